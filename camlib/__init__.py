@@ -1,0 +1,32 @@
+"""camlib: the small library behind the executable book on Class Activation Maps.
+
+One module per idea:
+
+* :mod:`camlib.models`     GAPNet and FlattenNet: one trunk, two heads
+* :mod:`camlib.cam`        CAM: hook-based class activation maps, as a context manager
+* :mod:`camlib.localize`   upsample, normalize, cam_to_box, iou, localize
+* :mod:`camlib.data`       synthetic data with boxes, real sample photos, image loading
+* :mod:`camlib.pretrained` load_pretrained: EfficientNet-Lite0 (offline), ResNets
+* :mod:`camlib.viz`        overlay and plotting helpers
+* :mod:`camlib.train`      a plain seeded training loop, evaluate
+* :mod:`camlib.gradcam`    Grad-CAM, for comparison and for networks without GAP
+* :mod:`camlib.exercises`  checkers for the book's exercises
+"""
+from . import data
+from .cam import CAM, CAMResult
+from .data import CLASSES, load_image, sample_images, synthetic
+from .device import default_device
+from .localize import Localization, boxes_from_maps, cam_to_box, iou, localize, normalize, upsample
+from .models import FlattenNet, GAPNet, count_params
+from .pretrained import Pretrained, load_pretrained
+from .train import evaluate, predict, train
+from .viz import draw_box, overlay, show_cams
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CAM", "CAMResult", "CLASSES", "FlattenNet", "GAPNet", "Localization", "Pretrained", "boxes_from_maps",
+    "cam_to_box", "count_params", "data", "default_device", "draw_box", "evaluate", "iou", "load_image",
+    "load_pretrained", "localize", "normalize", "overlay", "predict", "sample_images", "show_cams", "synthetic",
+    "train", "upsample",
+]

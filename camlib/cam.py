@@ -1,0 +1,230 @@
+"""Class activation maps from forward hooks (Zhou et al., CVPR 2016).
+
+For a network that ends in  features f [B, C, h, w] -> global average pooling -> fc,
+the logit of class c is
+
+    logit_c = sum_k w_{c,k} * mean_{x,y} f_k(x, y) + b_c = mean_{x,y} M_c(x, y) + b_c
+
+with the class activation map  M_c(x, y) = sum_k w_{c,k} f_k(x, y).  So one forward
+pass, a hook that keeps f, and one small matrix product give the maps of any number
+of classes. :class:`CAM` does exactly that, as a context manager that always removes
+its hooks::
+
+    with CAM(model) as cam:
+        result = cam(x, topk=5)       # x: [B, 3, H, W]
+    result.maps                       # [B, 5, h, w], raw: no ReLU, no bias, no scaling
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence, Union
+
+import torch
+from torch import Tensor, nn
+
+
+ClassIndex = Union[None, int, Sequence[int], Tensor]
+
+_POOLS = (nn.AdaptiveAvgPool2d, nn.AvgPool2d, nn.AdaptiveMaxPool2d, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
+GRADCAM_HINT = ("CAM needs a network whose last feature map is globally average-pooled into a single nn.Linear; "
+                "for other networks use Grad-CAM (camlib.gradcam, or pytorch-grad-cam / torchcam).")
+
+
+@dataclass
+class CAMResult:
+    """What one call of :class:`CAM` returns (B images, N classes, K chosen classes).
+
+    logits:    [B, N] the model's output
+    probs:     [B, K] softmax probabilities of the chosen classes
+    class_idx: [B, K] the chosen classes (top-k, or the ones asked for)
+    maps:      [B, K, h, w] raw class activation maps sum_k w_{c,k} f_k(x, y)
+    features:  [B, C, h, w] the hooked feature maps f
+    """
+
+    logits: Tensor
+    probs: Tensor
+    class_idx: Tensor
+    maps: Tensor
+    features: Tensor
+
+
+def find_fc(model: nn.Module) -> nn.Linear:
+    """The model's single nn.Linear layer; a clear error when there is none or several."""
+    linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(model).__name__} has no nn.Linear layer to read class weights from. " + GRADCAM_HINT)
+    if len(linears) > 1:
+        names = ", ".join(name for name, _ in linears)
+        raise ValueError(f"{type(model).__name__} has {len(linears)} Linear layers ({names}), so its class scores are "
+                         "not a weighted sum of pooled feature maps. " + GRADCAM_HINT +
+                         " If one of them really is the GAP classifier, pass it as CAM(model, target_layer=..., fc=...).")
+    return linears[0][1]
+
+
+class CAM:
+    """Hook-based class activation maps for a GAP -> Linear network.
+
+    Args:
+        model: any nn.Module ending in global average pooling and one nn.Linear
+            (camlib.GAPNet, the EfficientNet-Lite0 of camlib.load_pretrained, torchvision ResNets).
+        target_layer: the module whose output is the last feature map [B, C, h, w], or its
+            name in ``model.named_modules()``; found by itself when omitted.
+        fc: the final nn.Linear (weights [N, C]); found by itself when omitted.
+
+    Use it as a context manager; the hooks live only inside the ``with`` block, and the
+    model's training flag and parameters are left as they were.
+    """
+
+    def __init__(self, model: nn.Module, target_layer: nn.Module | str | None = None, fc: nn.Linear | None = None):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"CAM takes a torch.nn.Module, got {type(model).__name__}")
+        self.model = model
+        self.fc = fc if fc is not None else find_fc(model)
+        if not isinstance(self.fc, nn.Linear):
+            raise TypeError(f"fc must be an nn.Linear, got {type(self.fc).__name__}")
+        if isinstance(target_layer, str):
+            modules = dict(model.named_modules())
+            if target_layer not in modules:
+                close = [n for n in modules if target_layer.split(".")[-1] in n][:5]
+                raise ValueError(f"no layer named {target_layer!r} in {type(model).__name__}"
+                                 + (f"; did you mean one of {close}?" if close else "; see model.named_modules()"))
+            target_layer = modules[target_layer]
+        self.target_layer: nn.Module | None = target_layer
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._features: Tensor | None = None
+        self._fc_input: Tensor | None = None
+        self._active = False
+
+    # -- hooks -------------------------------------------------------------------------
+    def _keep_features(self, module: nn.Module, inputs: tuple, output: Tensor) -> None:
+        self._features = output
+
+    def _keep_fc_input(self, module: nn.Module, inputs: tuple) -> None:
+        self._fc_input = inputs[0]
+
+    def __enter__(self) -> "CAM":
+        self._handles.append(self.fc.register_forward_pre_hook(self._keep_fc_input))
+        if self.target_layer is not None:
+            self._handles.append(self.target_layer.register_forward_hook(self._keep_features))
+        self._active = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+    def remove(self) -> None:
+        """Remove every hook this object put on the model (also called on leaving ``with``)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        self._features = self._fc_input = None
+        self._active = False
+
+    # -- finding the feature map ---------------------------------------------------------
+    def _forward_and_find_layer(self, x: Tensor) -> Tensor:
+        """One forward pass that also records every 4-D output, to pick the map that feeds GAP."""
+        seen: list[tuple[str, nn.Module, Tensor]] = []
+        names = {m: n for n, m in self.model.named_modules()}
+        handles = [m.register_forward_hook(lambda mod, i, o: seen.append((names[mod], mod, o)))
+                   for m in self.model.modules() if m is not self.model and not isinstance(m, _POOLS)]
+        try:
+            logits = self.model(x)
+        finally:
+            for h in handles:
+                h.remove()
+        c = self.fc.in_features
+        candidates = [(n, m, o) for n, m, o in seen
+                      if isinstance(o, Tensor) and o.ndim == 4 and o.shape[1] == c and o.shape[2] * o.shape[3] > 1]
+        if not candidates or self._fc_input is None:
+            raise ValueError(f"found no [B, {c}, h, w] feature map in front of the final Linear layer. " + GRADCAM_HINT)
+        name, layer, feats = candidates[-1]  # the outermost module that produced the last map
+        self._check_gap(feats, name)
+        self.target_layer = layer
+        self._handles.append(layer.register_forward_hook(self._keep_features))
+        self._features = feats
+        return logits
+
+    def _check_gap(self, feats: Tensor, name: str) -> None:
+        pooled = feats.mean(dim=(2, 3))
+        fc_in = self._fc_input.reshape(pooled.shape[0], -1)
+        if fc_in.shape != pooled.shape or not torch.allclose(pooled, fc_in, rtol=1e-3, atol=1e-4):
+            raise ValueError(f"the input of the final Linear layer is not the global average of layer {name!r}'s "
+                             "feature map. " + GRADCAM_HINT)
+
+    # -- the maps ------------------------------------------------------------------------
+    def _class_indices(self, class_idx: ClassIndex, logits: Tensor, topk: int) -> Tensor:
+        b, n = logits.shape
+        if class_idx is None:
+            if not 1 <= topk <= n:
+                raise ValueError(f"topk must be between 1 and the number of classes ({n}), got {topk}")
+            return logits.topk(topk, dim=1).indices
+        if isinstance(class_idx, bool) or not isinstance(class_idx, (int, Sequence, Tensor)):
+            raise TypeError(f"class_idx must be None, an int, a list of ints or a [B, K] tensor, got {type(class_idx).__name__}")
+        idx = torch.as_tensor(class_idx, dtype=torch.long, device=logits.device)
+        if idx.ndim == 0:
+            idx = idx.view(1, 1).expand(b, 1)
+        elif idx.ndim == 1:
+            idx = idx.view(1, -1).expand(b, -1)
+        elif idx.ndim != 2 or idx.shape[0] != b:
+            raise ValueError(f"a class_idx tensor must be [B, K] = [{b}, K], got {tuple(idx.shape)}")
+        return idx
+
+    def _check_classes(self, class_idx: ClassIndex) -> None:
+        if class_idx is None or isinstance(class_idx, bool):
+            return
+        try:
+            idx = torch.as_tensor(class_idx)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(f"class_idx must be an int, a list of ints or a [B, K] tensor ({err})") from err
+        if idx.is_floating_point() or idx.is_complex():
+            raise TypeError(f"class_idx must hold integers, got dtype {idx.dtype}")
+        n = self.fc.out_features
+        if idx.numel() == 0 or idx.min() < 0 or idx.max() >= n:
+            raise ValueError(f"class_idx must be in [0, {n - 1}] (the model has {n} classes), got {class_idx!r}")
+
+    def _check_input(self, x: Tensor) -> None:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"expected a float tensor [B, C, H, W], got {type(x).__name__}; "
+                            "use the weights' preprocess (or torch.as_tensor) first")
+        if x.ndim != 4:
+            hint = " (for one image use x.unsqueeze(0))" if x.ndim == 3 else ""
+            raise ValueError(f"expected a batch [B, C, H, W], got a tensor of shape {tuple(x.shape)}{hint}")
+        conv = next((m for m in self.model.modules() if isinstance(m, nn.Conv2d)), None)
+        if conv is not None and x.shape[1] != conv.in_channels:
+            raise ValueError(f"the model's first convolution takes {conv.in_channels} channels, got an input with "
+                             f"{x.shape[1]} ([B, C, H, W] = {tuple(x.shape)}); convert the image to RGB")
+        if not x.is_floating_point():
+            raise TypeError(f"expected a float tensor, got {x.dtype}; scale uint8 images to floats first")
+        if not torch.isfinite(x).all():
+            raise ValueError("the input holds NaN or infinite values; check the image loading and normalisation")
+
+    @torch.no_grad()  # not inference_mode: readers add maps to fc.bias, an autograd leaf
+    def __call__(self, x: Tensor, class_idx: ClassIndex = None, topk: int = 1) -> CAMResult:
+        """Maps for the top-``topk`` classes (or ``class_idx``) of the images ``x`` [B, C, H, W].
+
+        ``class_idx`` is an int (the same class for every image), a list of ints (the same
+        classes for every image) or a [B, K] tensor (classes per image). One forward pass.
+        """
+        if not self._active:
+            raise RuntimeError("use CAM inside a with-block: `with CAM(model) as cam: result = cam(x)`")
+        self._check_input(x)
+        self._check_classes(class_idx)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            if self.target_layer is None:
+                logits = self._forward_and_find_layer(x)
+            else:
+                logits = self.model(x)
+            feats = self._features
+            if feats is None or feats.ndim != 4 or feats.shape[1] != self.fc.in_features:
+                got = None if feats is None else tuple(feats.shape)
+                raise ValueError(f"the target layer must output [B, {self.fc.in_features}, h, w] feature maps, got {got}")
+        finally:
+            self.model.train(was_training)
+            self._features = self._fc_input = None
+        idx = self._class_indices(class_idx, logits, topk)
+        weights = self.fc.weight[idx]  # [B, K, C]: row w^c of each chosen class
+        maps = torch.einsum("bkc,bchw->bkhw", weights, feats)
+        probs = logits.softmax(dim=1).gather(1, idx)
+        return CAMResult(logits=logits, probs=probs, class_idx=idx, maps=maps, features=feats)

