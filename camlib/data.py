@@ -66,9 +66,9 @@ def _clutter(rng: np.random.Generator, img: np.ndarray, xx: np.ndarray, yy: np.n
         t = np.clip(((xx - x0) * (x1 - x0) + (yy - y0) * (y1 - y0)) / ((x1 - x0) ** 2 + (y1 - y0) ** 2 + 1e-6), 0, 1)
         dist = np.hypot(xx - (x0 + t * (x1 - x0)), yy - (y0 + t * (y1 - y0)))
         img[dist <= rng.uniform(0.5, 1.2)] = rng.uniform(0, 1, 3)
-    for _ in range(rng.integers(2, 5)):  # small blobs of a random shape and colour
+    for _ in range(rng.integers(3, 7)):  # small blobs of a random shape and colour
         kind = CLASSES[rng.integers(len(CLASSES))]
-        mask = _shape_mask(kind, xx, yy, *rng.uniform(0, size, 2), rng.uniform(2.0, 4.0), rng.uniform(0, np.pi))
+        mask = _shape_mask(kind, xx, yy, *rng.uniform(0, size, 2), rng.uniform(2.0, 6.0), rng.uniform(0, np.pi))
         img[mask] = rng.uniform(0, 1, 3)
 
 
@@ -95,7 +95,7 @@ def synthetic(n: int, seed: int = 0, size: int = SIZE, with_masks: bool = False)
     for i, label in enumerate(labels):
         img = _background(rng, size)
         _clutter(rng, img, xx, yy)
-        r = rng.uniform(0.14, 0.32) * size
+        r = rng.uniform(0.12, 0.30) * size
         cx, cy = rng.uniform(r, size - r, 2)
         mask = _shape_mask(CLASSES[label], xx, yy, cx, cy, r, rng.uniform(0, np.pi))
         colour = rng.uniform(0, 1, 3)
@@ -181,3 +181,18 @@ def sample_images(square: bool = True) -> dict[str, np.ndarray]:
         "flower": by_name["flower.jpg"],
     }
     return {k: np.ascontiguousarray(_centre_square(v) if square else v) for k, v in photos.items()}
+
+
+# The splits every chapter, test and benchmark shares: (number of images, seed).
+SPLITS = {"train": (3000, 0), "valid": (500, 2), "test": (1000, 1)}
+
+
+def book_split(name: str, with_masks: bool = False) -> tuple[torch.Tensor, ...]:
+    """One of the book's standard synthetic splits, ``"train"``, ``"valid"`` or ``"test"``.
+
+    Same return value as :func:`synthetic`; the seeds differ, so no image is in two splits.
+    """
+    if name not in SPLITS:
+        raise ValueError(f"unknown split {name!r}; choose one of {list(SPLITS)}")
+    n, seed = SPLITS[name]
+    return synthetic(n, seed=seed, with_masks=with_masks)

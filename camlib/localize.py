@@ -126,3 +126,40 @@ def localize(pretrained, image: ImageLike, class_idx=None, topk: int = 1, size: 
     return [Localization(class_idx=int(c), label=pretrained.categories[int(c)], prob=float(p),
                          box=cam_to_box(m, threshold), cam=m)
             for c, p, m in zip(res.class_idx[0], res.probs[0], maps)]
+
+
+def centre_box(width: int, height: int, fraction: float = 0.5) -> Box:
+    """A baseline that looks at nothing: the centred box covering ``fraction`` of each side."""
+    bw, bh = round(width * fraction), round(height * fraction)
+    x0, y0 = (width - bw) // 2, (height - bh) // 2
+    return (x0, y0, x0 + bw, y0 + bh)
+
+
+def box_accuracy(pred: Sequence[Sequence[int]], truth: Sequence[Sequence[int]], min_iou: float = 0.5) -> float:
+    """Fraction of predicted boxes whose IoU with the true box is at least ``min_iou`` (the paper's 0.5)."""
+    if len(pred) != len(truth) or len(pred) == 0:
+        raise ValueError(f"need as many predicted as true boxes (and at least one), got {len(pred)} and {len(truth)}")
+    return sum(iou(p, t) >= min_iou for p, t in zip(pred, truth)) / len(pred)
+
+
+def cam_boxes(model, images: Tensor, thresholds: Sequence[float] = (0.2,), class_idx=None,
+              batch_size: int = 256) -> dict[float, list[Box]]:
+    """CAM boxes of a batch of images [N, C, H, W], at several thresholds, from one forward pass each batch.
+
+    ``class_idx`` is None (each image's predicted class), an int, or a tensor [N] (e.g. the
+    true labels). Returns {threshold: N boxes in the images' pixel coordinates}.
+    """
+    from .cam import CAM
+
+    device = next(model.parameters()).device
+    out: dict[float, list[Box]] = {t: [] for t in thresholds}
+    with CAM(model) as cam:
+        for start in range(0, len(images), batch_size):
+            x = images[start:start + batch_size].to(device)
+            idx = class_idx
+            if isinstance(class_idx, Tensor) and class_idx.ndim == 1:
+                idx = class_idx[start:start + batch_size].view(-1, 1)
+            maps = normalize(upsample(cam(x, class_idx=idx).maps[:, 0], tuple(images.shape[-2:]))).cpu()
+            for t in thresholds:
+                out[t] += [cam_to_box(m, t) for m in maps]
+    return out

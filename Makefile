@@ -1,0 +1,38 @@
+# The two commands of the README:
+#   make book   set up .venv, then build the book (every chapter executed) into _build/html
+#   make test   set up .venv, then run the unit tests and nbval on every chapter
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
+
+.PHONY: install book test unit nbval notebooks demo clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build/html _build/.doctrees
+	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --builder html
+
+test: unit nbval
+
+unit: $(STAMP)
+	$(PY) -m pytest tests -q
+
+nbval: $(STAMP)
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 600 -p no:cacheprovider -q $(CHAPTERS)
+
+# Re-execute every chapter in a fresh kernel and store its outputs (what nbval compares against).
+notebooks: $(STAMP)
+	$(PY) tools/execute_notebooks.py $(CHAPTERS)
+
+clean:
+	rm -rf _build

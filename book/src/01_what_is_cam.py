@@ -1,0 +1,164 @@
+# %% [markdown]
+# # 1. What CAM is, in one picture
+#
+# A convolutional network that says "palace" has, somewhere inside it, looked at the
+# palace. *Class activation mapping* (CAM; Zhou et al., CVPR 2016, "Learning Deep Features
+# for Discriminative Localization") shows **where**: a heat map over the photo, computed
+# from weights the network already has, with one forward pass and one small matrix product.
+#
+# This chapter shows the picture before the theory. We take a pretrained ImageNet
+# classifier (EfficientNet-Lite0, whose weights ship with pip and work offline), a photo of
+# a pagoda, and ask for its top class and that class's map. The next chapters explain why
+# it works (chapter 2), how it is computed (chapter 3), and what it is good for
+# (chapters 4 to 7).
+
+# %% tags=["colab-setup"]
+# Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+
+# %% [markdown]
+# We pick the device in one place: the GPU when there is one, else the CPU. Everything in
+# this book runs on a laptop CPU in seconds.
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+import camlib
+
+device = camlib.default_device()
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## A pretrained classifier whose head is global average pooling
+#
+# `camlib.load_pretrained` returns three things: the model (in evaluation mode), the
+# `preprocess` function its weights expect, and the 1000 ImageNet class names.
+
+# %%
+weights = camlib.load_pretrained("efficientnet_lite0", device=device)
+model, preprocess, categories = weights
+print(f"{camlib.count_params(model) / 1e6:.2f} M parameters, {len(categories)} classes")
+print("head:", model.pool, "->", model.fc)
+
+# %% [markdown]
+# The last two layers are what CAM needs: an average over all positions of the last
+# feature maps (`AdaptiveAvgPool2d(1)`), then a single `Linear` layer from the 1280
+# pooled features to the 1000 class scores.
+#
+# ## The photo
+#
+# `camlib.sample_images()` returns photos that ship inside scikit-learn and scikit-image.
+# `"china"` is scikit-learn's `china.jpg`, a pagoda at the Summer Palace in Beijing,
+# centre-cropped to a square.
+
+# %%
+photos = camlib.sample_images()
+photo = photos["china"]
+print("photo:", photo.shape, photo.dtype)
+plt.figure(figsize=(3.5, 3.5))
+plt.imshow(photo)
+plt.axis("off")
+plt.title("china.jpg (scikit-learn)")
+plt.show()
+
+# %% [markdown]
+# ## What the network says
+#
+# `preprocess` resizes the whole photo to 224 x 224 (no crop, so that a map at that size
+# lies exactly over the photo) and scales the pixels to [-1, 1], as these weights expect.
+# We add a batch dimension: PyTorch models take `[B, C, H, W]` tensors.
+
+# %%
+x = preprocess(photo).unsqueeze(0).to(device)
+print("input:", tuple(x.shape))
+with torch.inference_mode():
+    probs = model(x).softmax(dim=1)[0]
+top5 = probs.topk(5)
+for p, c in zip(top5.values, top5.indices):
+    print(f"{categories[c]:>12s}  {100 * p:5.1f} %")
+
+# %% [markdown]
+# "palace" comes first, as in the example of the CAM paper's figure of top-5 maps. The
+# runner-up, "bell cote" (a small tower holding bells), is not a silly answer for a tower
+# with roofs on every floor.
+#
+# ## Where the network looked
+#
+# `camlib.CAM` hooks the last feature maps, runs the model once, and combines the maps
+# with the classifier's weights for the chosen class. The result is a coarse map, one
+# value per cell of the last feature grid: 224 / 32 = 7 cells on a side.
+
+# %%
+with camlib.CAM(model) as cam:
+    result = cam(x, topk=1)
+top_class = int(result.class_idx[0, 0])
+cam_map = result.maps[0, 0]
+print("class:", categories[top_class], "| map:", tuple(cam_map.shape))
+
+# %% [markdown]
+# Left: the raw 7 x 7 map. Right: the same map, stretched to the photo's size with
+# bilinear interpolation and laid over it (`camlib.overlay`). Red is where the evidence
+# for "palace" is strongest.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
+axes[0].imshow(cam_map.cpu(), cmap="jet")
+axes[0].set_title(f"raw CAM, {cam_map.shape[0]} x {cam_map.shape[1]}")
+axes[1].imshow(camlib.overlay(photo, cam_map))
+axes[1].set_title(f"'{categories[top_class]}' over the photo")
+for ax in axes:
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# The evidence sits on the tower's storeys and roofs, not on the sky, the lake or the
+# trees. Nobody told the network where the palace is: it was trained on class labels
+# alone. That is the paper's point: a network trained to *classify* has learned to
+# *localize*, and global average pooling lets us read it off.
+#
+# ## A first look at the identity behind it
+#
+# The class score (the *logit*) is the average of the map plus the class's bias. We
+# check it on these real numbers; chapter 3 derives it.
+
+# %%
+logit = result.logits[0, top_class]
+from_map = cam_map.mean() + model.fc.bias[top_class]
+print(f"logit          = {logit:.3f}")
+print(f"mean(map) + b  = {from_map:.3f}")
+print("equal:", torch.allclose(logit, from_map, rtol=1e-4, atol=1e-4))
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Top-5 by hand.** Write `top5(logits)` that takes logits `[B, N]` and returns the
+#    softmax probabilities and the indices of the five most likely classes, both `[B, 5]`,
+#    most likely first. The check cell compares it with the reference on random logits.
+
+# %% tags=["solution", "hide-input"]
+def top5(logits):
+    probs = logits.softmax(dim=1)
+    values, indices = probs.topk(5, dim=1)
+    return values, indices
+
+
+# %%
+from camlib.exercises import check_topk
+
+check_topk(top5)
+
+# %% [markdown]
+# 2. **The runner-up.** Compute the CAM of "bell cote" for the same photo
+#    (`cam(x, class_idx=categories.index("bell cote"))`) and show it next to the one for
+#    "palace". Do the two classes look at the same place?
+# 3. **Another photo.** Run this chapter's cells on `photos["coffee"]` or
+#    `photos["chelsea"]`. Where does the evidence for the top class sit?
+# 4. **Think.** The map is 7 x 7 for a 224 x 224 input. What would it be for a
+#    448 x 448 input, and why can this network take that input at all?
