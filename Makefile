@@ -2,6 +2,9 @@
 #   make book   set up .venv, then build the book (every chapter executed) into _build/html
 #   make test   set up .venv, then run the unit tests and nbval on every chapter
 VENV    ?= .venv
+# The ipywidgets 8 HTML manager the site serves itself (no CDN); fetched from the npm registry at build time.
+HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
+WIDGETS_JS   := book/_static/widgets/embed.js
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
@@ -17,7 +20,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-book: $(STAMP)
+$(WIDGETS_JS):
+	rm -rf _build/npm && mkdir -p _build/npm book/_static/widgets
+	cd _build/npm && npm pack --silent $(HTML_MANAGER) > /dev/null && tar xzf *.tgz
+	cp _build/npm/package/dist/embed.js _build/npm/package/dist/embed.js.LICENSE.txt book/_static/widgets/
+	cp _build/npm/package/dist/*.woff* _build/npm/package/dist/*.ttf _build/npm/package/dist/*.eot \
+		_build/npm/package/dist/*.svg book/_static/widgets/
+
+book: $(STAMP) $(WIDGETS_JS)
 	rm -rf _build/html _build/.doctrees
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --builder html
 
