@@ -11,6 +11,7 @@ turns an image into ``n_ch`` feature maps of size H x W (H = W = S / 4 by defaul
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
@@ -31,31 +32,43 @@ def trunk(widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3) -> nn.Se
 
 
 class GAPNet(nn.Module):
-    """Trunk -> global average pooling -> one Linear layer (the CAM paper's design)."""
+    """Trunk -> global average pooling -> one Linear layer (the CAM paper's design).
 
-    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3):
+    The initial weights come from ``seed`` (without touching the global random state),
+    so ``GAPNet(5)`` is the same network every time.
+    """
+
+    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
+                 seed: int = 0):
         super().__init__()
-        self.features = trunk(widths, in_channels)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(widths[-1], num_classes)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.features = trunk(widths, in_channels)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fc(self.pool(self.features(x)).flatten(1))
 
 
 class FlattenNet(nn.Module):
-    """Trunk -> flatten -> one Linear layer. Needs the input size to size its head."""
+    """Trunk -> flatten -> one Linear layer. Needs the input size to size its head.
+
+    Same trunk as :class:`GAPNet`, with the same initial trunk weights for the same ``seed``.
+    """
 
     def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
-                 input_size: int = 64):
+                 input_size: int = 64, seed: int = 0):
         super().__init__()
         side = input_size // 2 ** (len(widths) - 1)
         if side < 1 or side * 2 ** (len(widths) - 1) != input_size:
             raise ValueError(f"input_size={input_size} must be divisible by {2 ** (len(widths) - 1)}")
         self.input_size = input_size
-        self.features = trunk(widths, in_channels)
-        self.flatten = nn.Flatten()
-        self.fc = nn.Linear(widths[-1] * side * side, num_classes)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.features = trunk(widths, in_channels)
+            self.flatten = nn.Flatten()
+            self.fc = nn.Linear(widths[-1] * side * side, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-2:] != (self.input_size, self.input_size):

@@ -86,6 +86,8 @@ def _cache_key(model: nn.Module, images: Tensor, labels: Tensor, settings: dict)
     for part in (inspect.getsource(train), inspect.getsource(models), repr(model), repr(sorted(settings.items())),
                  torch.__version__):
         h.update(part.encode())
+    for value in model.state_dict().values():  # the initial weights
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
     h.update(images.contiguous().numpy().tobytes())
     h.update(labels.contiguous().numpy().tobytes())
     return h.hexdigest()[:16]

@@ -27,3 +27,14 @@ def test_gap_takes_any_size_flatten_only_one():
         flat(torch.randn(1, 3, 96, 96))
     with pytest.raises(ValueError, match="divisible"):
         FlattenNet(3, input_size=30)
+
+
+def test_initial_weights_come_from_the_seed():
+    _ = torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a, b, c = GAPNet(5), GAPNet(5), GAPNet(5, seed=1)
+    assert torch.equal(torch.get_rng_state(), state)  # the global random state is untouched
+    assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+    assert not torch.equal(a.fc.weight, c.fc.weight)
+    flat = FlattenNet(5)
+    assert torch.equal(flat.features[0].weight, a.features[0].weight)  # same trunk, same start
