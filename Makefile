@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   set up .venv, then build the book (every chapter executed) into _build/html
-#   make test   set up .venv, then run the unit tests and nbval on every chapter
+#   make test   set up .venv, then run the unit tests, nbval on every chapter, and (where
+#               Debian's chromium is installed) build the book and check it in the browser
 VENV    ?= .venv
 # The ipywidgets 8 HTML manager the site serves itself (no CDN); fetched from the npm registry at build time.
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
@@ -9,7 +10,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
 
-.PHONY: install book test unit nbval notebooks demo clean
+.PHONY: install book test unit nbval site notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,14 +32,22 @@ book: $(STAMP) $(WIDGETS_JS)
 	rm -rf _build/html _build/.doctrees
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --builder html
 
-test: unit nbval
+test: unit nbval site
 
 unit: $(STAMP)
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q --ignore=tests/site
 
 nbval: $(STAMP)
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout 600 -p no:cacheprovider -q $(CHAPTERS)
+
+# The rendered site in headless Chromium (tests/site); needs `apt-get install chromium` (.ci/run does it).
+site: $(STAMP)
+	@if command -v chromium >/dev/null 2>&1; then \
+		$(MAKE) book && $(PY) -m pytest tests/site -q -p no:cacheprovider; \
+	else \
+		echo "site: Debian's chromium is not installed; skipping the browser checks (apt-get install chromium)"; \
+	fi
 
 # Re-execute every chapter in a fresh kernel and store its outputs (what nbval compares against).
 notebooks: $(STAMP)

@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+import base64
+import html
 import io
 from typing import Mapping
 
@@ -28,6 +30,12 @@ def _jpeg(arr: np.ndarray, side: int = 256) -> bytes:
     buf = io.BytesIO()
     im.save(buf, format="JPEG", quality=85)
     return buf.getvalue()
+
+
+def _img_html(jpeg: bytes, alt: str, width: int = 320) -> widgets.HTML:
+    """An <img> with alt text, its JPEG inlined as a data URL (no request on a static page)."""
+    data = base64.b64encode(jpeg).decode("ascii")
+    return widgets.HTML(f'<img src="data:image/jpeg;base64,{data}" alt="{html.escape(alt)}" width="{width}">')
 
 
 def _draw_box(arr: np.ndarray, box: tuple[int, int, int, int], width: int = 3) -> np.ndarray:
@@ -57,23 +65,23 @@ def static_explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5,
         buttons = widgets.ToggleButtons(options=list(range(topk)), description="class",
                                         style={"button_width": "190px"})
         buttons.options = [(label, i) for i, label in enumerate(labels)]
-        images = [widgets.Image(value=_jpeg(_draw_box(overlay(photo, r.cam, alpha), r.box)), format="jpeg",
-                                layout=widgets.Layout(width="320px"),
-                                description=f"CAM of {r.label} on {name}")
+        images = [_img_html(_jpeg(_draw_box(overlay(photo, r.cam, alpha), r.box)),
+                            alt=f"Class activation map of '{r.label}' over the {name} photo, with its box "
+                                f"at {threshold:.0%} of the maximum")
                   for r in results]
         stack = widgets.Stack(images, selected_index=0)
         widgets.jslink((buttons, "index"), (stack, "selected_index"))
         per_photo.append(widgets.VBox([buttons, stack]))
     photo_stack = widgets.Stack(per_photo, selected_index=0)
     widgets.jslink((photo_buttons, "index"), (photo_stack, "selected_index"))
-    return widgets.VBox([photo_buttons, photo_stack])
+    box = widgets.VBox([photo_buttons, photo_stack])
+    box.add_class("cam-static-explorer")  # a handle for pages and tests
+    return box
 
 
-def explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> widgets.VBox:
+def explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> widgets.HBox:
     """A kernel-backed explorer: photo (or upload), class, opacity, colour map, box threshold."""
-    import matplotlib.pyplot as plt
-
-    from .viz import draw_box
+    from .localize import cam_to_box
 
     photos = dict(photos)
     photo_dd = widgets.Dropdown(options=list(photos), description="photo")
@@ -82,7 +90,8 @@ def explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> wid
     alpha = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="opacity")
     cmap = widgets.Dropdown(options=COLOUR_MAPS, value="jet", description="colours")
     threshold = widgets.FloatSlider(value=0.2, min=0.05, max=0.95, step=0.05, description="box at")
-    out = widgets.Output()
+    view = widgets.HTML()
+    message = widgets.HTML()
     state: dict = {}
 
     def compute(*_):
@@ -96,37 +105,32 @@ def explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> wid
         if "results" not in state or class_dd.value is None:
             return
         r = state["results"][class_dd.value]
-        from .localize import cam_to_box
-
         box = cam_to_box(r.cam, threshold.value)
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(4.5, 4.5))
-            ax.imshow(overlay(state["photo"], r.cam, alpha.value, cmap.value))
-            draw_box(ax, box, label=f"{r.label}: box at {threshold.value:.0%} of max")
-            ax.axis("off")
-            plt.show()
+        picture = _draw_box(overlay(state["photo"], r.cam, alpha.value, cmap.value), box)
+        alt = (f"Class activation map of '{r.label}' over the {photo_dd.value} photo, "
+               f"box at {threshold.value:.0%} of the maximum")
+        view.value = _img_html(_jpeg(picture, side=448), alt=alt, width=448).value
 
     def uploaded(change):
         files = upload.value
         if not files:
             return
         item = files[0]
-        name = item["name"]
         try:
-            photos[name] = load_image(Image.open(io.BytesIO(bytes(item["content"]))))
-        except Exception as err:  # an unreadable upload: say so in the output area
-            with out:
-                out.clear_output()
-                print(f"could not read {name!r} as an image: {err}")
+            photos[item["name"]] = load_image(Image.open(io.BytesIO(bytes(item["content"]))))
+        except Exception as err:  # an unreadable upload: say so next to the controls
+            message.value = html.escape(f"could not read {item['name']!r} as an image: {err}")
             return
+        message.value = ""
         photo_dd.options = list(photos)
-        photo_dd.value = name
+        photo_dd.value = item["name"]
 
     photo_dd.observe(compute, names="value")
     upload.observe(uploaded, names="value")
     for w in (class_dd, alpha, cmap, threshold):
         w.observe(draw, names="value")
     compute()
-    controls = widgets.VBox([widgets.HBox([photo_dd, upload]), class_dd, alpha, cmap, threshold])
-    return widgets.HBox([controls, out])
+    controls = widgets.VBox([widgets.HBox([photo_dd, upload]), class_dd, alpha, cmap, threshold, message])
+    box = widgets.HBox([controls, view])
+    box.add_class("cam-kernel-explorer")
+    return box

@@ -58,7 +58,7 @@ print("head:", model.pool, "->", model.fc)
 # `"china"` is scikit-learn's `china.jpg`, a pagoda at the Summer Palace in Beijing,
 # centre-cropped to a square.
 
-# %%
+# %% mystnb={"image": {"alt": "The china.jpg photo: a pagoda by a lake, centre-cropped to a square"}}
 photos = camlib.sample_images()
 photo = photos["china"]
 print("photo:", photo.shape, photo.dtype)
@@ -107,7 +107,7 @@ print("class:", categories[top_class], "| map:", tuple(cam_map.shape))
 # bilinear interpolation and laid over it (`camlib.overlay`). Red is where the evidence
 # for "palace" is strongest.
 
-# %%
+# %% mystnb={"image": {"alt": "Left, the raw 7 by 7 class activation map of palace; right, the same map upsampled and laid over the photo as a heat map"}}
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
 axes[0].imshow(cam_map.cpu(), cmap="jet")
 axes[0].set_title(f"raw CAM, {cam_map.shape[0]} x {cam_map.shape[1]}")

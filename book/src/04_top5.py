@@ -60,7 +60,7 @@ for rank, (c, p) in enumerate(zip(result.class_idx[0], result.probs[0]), start=1
 # maximum for display (`camlib.normalize`), and laid over the photo. Each panel is scaled
 # on its own: compare *where* the maps look, not how bright they are.
 
-# %%
+# %% mystnb={"image": {"alt": "The pagoda photo and the class activation maps of its five most likely classes, side by side, each titled with the class and its probability"}}
 maps = camlib.normalize(camlib.upsample(result.maps[0], photo.shape[:2])).cpu()
 titles = [f"{weights.categories[c]} {100 * p:.1f}%" for c, p in zip(result.class_idx[0], result.probs[0])]
 fig = camlib.show_cams(photo, maps, titles)
@@ -88,7 +88,7 @@ for n, row in zip(names, corr):
 # The same figure for every photo that ships with the book: one forward pass and one
 # `localize` call per photo, five maps each.
 
-# %%
+# %% mystnb={"image": {"alt": "A grid with one row per sample photo and the heat maps of its top five classes, each titled with the class and its probability"}}
 fig, axes = plt.subplots(len(photos), 5, figsize=(10, 2.2 * len(photos)), dpi=80)
 for row, (name, img) in zip(axes, photos.items()):
     for ax, r in zip(row, camlib.localize(weights, img, topk=5)):
