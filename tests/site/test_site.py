@@ -68,9 +68,11 @@ def open_page(browser, url: str):
     """A page with listeners that record console errors, failed requests and foreign requests."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.problems = []
+    page.requested = []
     origin = re.match(r"https?://[^/]+", url).group(0)
 
     def on_request(request):
+        page.requested.append(request.url)
         if not request.url.startswith((origin, "data:", "blob:", "about:")):
             page.problems.append(f"request leaves the site: {request.url}")
 
@@ -97,8 +99,11 @@ def test_page_loads_cleanly(server, browser, page_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{Path(page_path).name}.png"), full_page=True)
     imgs = images(page)
+    has_widgets = page.evaluate("() => !!document.querySelector('script[type=\"application/vnd.jupyter.widget-state+json\"]')")
     page.close()
     assert not page.problems, "\n".join(page.problems)
+    loads_manager = any("/_static/widgets/embed.js" in url for url in page.requested)
+    assert loads_manager == has_widgets, "the widget manager must load exactly on the pages that hold widgets"
     broken = [i["src"] for i in imgs if i["visible"] and not (i["complete"] and i["width"] > 0)]
     assert not broken, f"images that did not load: {broken}"
     no_alt = [i["src"] for i in imgs if i["visible"] and (not i["alt"] or re.search(r"\.(png|jpe?g|svg)$", i["alt"]))]
