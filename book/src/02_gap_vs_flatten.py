@@ -1,0 +1,343 @@
+# %% [markdown]
+# # 2. Global average pooling versus flatten
+#
+# A convolutional trunk turns an image into a stack of feature maps: `n_ch` channels, each
+# an `H x W` grid. Before a linear classifier can score the classes, that stack must
+# become a vector. There are two classic ways to do it:
+#
+# * **flatten**: line up all `n_ch x H x W` numbers, and give the classifier one weight
+#   per number, that is one weight per channel *and per position*;
+# * **global average pooling (GAP)**: average each channel over all positions, and give
+#   the classifier one weight per channel.
+#
+# The CAM paper builds on the second. This chapter trains both heads on the same trunk,
+# side by side, and compares what they cost, how well they classify, and what they keep:
+# GAP's one-weight-per-channel is exactly what lets us draw a class activation map.
+
+# %% tags=["colab-setup"]
+# Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+
+# %% [markdown]
+# The usual start: the device chosen in one place, and a seed.
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+import camlib
+
+device = camlib.default_device()
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## The data
+#
+# The book's synthetic dataset draws one object (a disk, a square, a triangle, a cross or
+# a ring) per 64 x 64 image, at a random place, size, angle and colour, on a cluttered
+# background of colour gradients, noise, line segments and small blobs. The task is to
+# name the object. `camlib.book_split` returns the same standard splits in every chapter.
+
+# %%
+train_images, train_labels, train_boxes = camlib.book_split("train")
+test_images, test_labels, test_boxes = camlib.book_split("test")
+print("train:", tuple(train_images.shape), "| test:", tuple(test_images.shape))
+print("classes:", camlib.CLASSES)
+print("train images per class:", torch.bincount(train_labels).tolist())
+
+# %% [markdown]
+# Ten training images with their labels. The green box is the object's true box: the
+# dataset knows it because it drew the object, but training never sees it. The boxes are
+# only there to *measure* where a map looks, later on.
+
+# %% mystnb={"image": {"alt": "Ten synthetic training images in two rows, each a coloured shape on a cluttered background, titled with its class and with a green box around the object"}}
+fig, axes = plt.subplots(2, 5, figsize=(9, 4.2))
+for ax, img, label, box in zip(axes.flat, train_images, train_labels, train_boxes):
+    ax.imshow(img.permute(1, 2, 0), interpolation="nearest")
+    camlib.draw_box(ax, box.tolist(), lw=1.5)
+    ax.set_title(camlib.CLASSES[label], fontsize=10)
+    ax.axis("off")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## One trunk, two heads
+#
+# `camlib.GAPNet` and `camlib.FlattenNet` share the same trunk (`.features`: three stages
+# of 3 x 3 convolutions with two 2 x 2 max-pools), built from the same seed, so they even
+# start from the same trunk weights. Only the last layer, `.fc`, differs.
+
+# %%
+num_classes = len(camlib.CLASSES)
+gap_net = camlib.GAPNet(num_classes)
+flat_net = camlib.FlattenNet(num_classes)
+
+print("same initial trunk:", all(torch.equal(a, b) for a, b in
+                                 zip(gap_net.features.state_dict().values(), flat_net.features.state_dict().values())))
+with torch.no_grad():
+    feats = gap_net.eval().features(train_images[:1])
+n_ch, H, W = feats.shape[1:]
+print("feature maps of one 64 x 64 image:", tuple(feats.shape), "(batch, n_ch, H, W)")
+print("GAPNet head:    ", gap_net.pool, "->", gap_net.fc)
+print("FlattenNet head:", flat_net.flatten, "->", flat_net.fc)
+
+# %% [markdown]
+# ## What each head costs
+#
+# A `Linear` layer with `in_features` inputs and `out_features` outputs has
+# `in_features x out_features` weights and `out_features` biases. The flatten head's
+# input is every number of the feature stack, the GAP head's input is one average per
+# channel:
+#
+# * flatten: `n_ch x H x W x classes + classes`
+# * GAP: `n_ch x classes + classes`
+#
+# We count the parameters of the actual modules with `camlib.count_params` and check them
+# against these formulas.
+
+# %%
+rows = []
+for name, net, formula in [("GAPNet", gap_net, n_ch * num_classes + num_classes),
+                           ("FlattenNet", flat_net, n_ch * H * W * num_classes + num_classes)]:
+    trunk, head = camlib.count_params(net.features), camlib.count_params(net.fc)
+    rows.append((name, trunk, head, formula))
+    print(f"{name:>10s}: trunk {trunk:7,d} | head {head:7,d} (formula {formula:7,d}, "
+          f"match: {head == formula}) | head share of all parameters {100 * head / (trunk + head):5.1f} %")
+ratio = rows[1][2] / rows[0][2]
+print(f"the flatten head has {ratio:.0f} times as many parameters as the GAP head (H x W = {H * W})")
+
+# %% [markdown]
+# The same numbers as bars, on a logarithmic scale (each grid line is ten times the one
+# below). The trunks are identical; the heads are not.
+
+# %% mystnb={"image": {"alt": "Bar chart on a log scale of the trunk and head parameter counts of GAPNet and FlattenNet: equal trunks, and a flatten head far larger than the GAP head"}}
+fig, ax = plt.subplots(figsize=(6, 3.6))
+xs = torch.arange(len(rows)).float()
+for offset, column, label, colour in [(-0.2, 1, "trunk", "tab:gray"), (0.2, 2, "head (fc)", "tab:orange")]:
+    values = [r[column] for r in rows]
+    bars = ax.bar(xs + offset, values, width=0.4, label=label, color=colour)
+    ax.bar_label(bars, labels=[f"{v:,d}" for v in values], fontsize=9)
+ax.set_xticks(xs, [r[0] for r in rows])
+ax.set_yscale("log")
+ax.set_ylim(10, 100 * max(max(r[1], r[2]) for r in rows))
+ax.set_ylabel("parameters (log scale)")
+ax.legend(loc="upper center", ncol=2)
+ax.set_title("Same trunk, two heads")
+plt.show()
+
+# %% [markdown]
+# ## Training both, side by side
+#
+# Both networks are trained with the same loop (`camlib.train`: AdamW, a one-cycle
+# learning rate, random flips, 8 epochs) on the same training split. Training happens once;
+# later runs load the saved weights. `camlib.book_gapnet` is the GAPNet every chapter
+# shares; the FlattenNet goes through the same cache with `camlib.load_or_train`.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+gap_net = camlib.book_gapnet(device=device)
+flat_net = camlib.load_or_train(camlib.FlattenNet(num_classes), train_images, train_labels, device=device)
+
+# %% [markdown]
+# Accuracy on images the networks have seen (the first 1000 training images, enough for
+# a percentage to one decimal) and on the 1000 test images, which they have not.
+
+# %%
+for name, net in [("GAPNet", gap_net), ("FlattenNet", flat_net)]:
+    train_acc = camlib.evaluate(net, train_images[:1000], train_labels[:1000])
+    test_pred = camlib.predict(net, test_images)
+    errors = int((test_pred != test_labels).sum())
+    print(f"{name:>10s}: train {100 * train_acc:5.1f} % | test {100 * (1 - errors / len(test_labels)):5.1f} % "
+          f"({errors} of {len(test_labels)} test images wrong)")
+
+# %% [markdown]
+# Compare the two lines: the flatten head's extra parameters do not buy a better
+# classifier here. Compare also each network's training and test accuracy: a large gap
+# would mean memorised training images, a low training accuracy a task that is hard to
+# learn at all with this head. A flatten head must learn what a disk looks like
+# *separately at every position* of the 16 x 16 grid, from only those training images
+# whose object happened to be there. The GAP head learns it once per channel, for every
+# position at the same time.
+#
+# ## What the flatten head keeps: a template per position
+#
+# The flatten head's weight matrix is `[classes, n_ch x H x W]`. Reshaped, the row of one
+# class is a stack of `n_ch` little `H x W` images: for every channel, a weight *for each
+# position*. Here are the four channels that weigh most (largest sum of squared weights)
+# for "disk".
+
+# %%
+cls = camlib.CLASSES.index("disk")
+templates = flat_net.fc.weight.detach().cpu().reshape(num_classes, n_ch, H, W)[cls]
+strongest = templates.pow(2).sum(dim=(1, 2)).topk(4).indices
+print("flatten weights of one class, reshaped:", tuple(templates.shape), "(n_ch, H, W)")
+for k in strongest.tolist():
+    t = templates[k]
+    print(f"channel {k:2d}: weights from {t.min():+.3f} to {t.max():+.3f}, "
+          f"positive at {int((t > 0).sum()):3d} of {H * W} positions")
+
+# %% [markdown]
+# The printout shows that one channel's weight for "disk" is not one number: it varies
+# from position to position, and can even change sign. As pictures (red positive, blue
+# negative, one colour scale per panel):
+
+# %% mystnb={"image": {"alt": "Four 16 by 16 weight templates of the flatten head for the class disk, one per channel, in red and blue: the weight of each channel changes from position to position"}}
+fig, axes = plt.subplots(1, 4, figsize=(9.5, 2.7), layout="constrained")
+for ax, k in zip(axes, strongest.tolist()):
+    lim = templates[k].abs().max()
+    im = ax.imshow(templates[k], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    ax.set_title(f"channel {k}", fontsize=10)
+    ax.axis("off")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+fig.suptitle("FlattenNet: weights for 'disk', one template per channel", fontsize=11)
+plt.show()
+
+# %% [markdown]
+# The GAP head has no such templates. Its weight matrix is `[classes, n_ch]`: one number
+# per class and channel, the same wherever in the image the channel fires. All of it fits
+# in one small picture.
+
+# %% mystnb={"image": {"alt": "Heat map of the GAP head's weight matrix, 5 classes by 64 channels, one number per class and channel, in red and blue"}}
+gap_weights = gap_net.fc.weight.detach().cpu()
+print("GAP head weights:", tuple(gap_weights.shape), "(classes, n_ch)")
+lim = gap_weights.abs().max()
+fig, ax = plt.subplots(figsize=(9.5, 2.2))
+im = ax.imshow(gap_weights, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
+ax.set_yticks(range(num_classes), camlib.CLASSES)
+ax.set_xlabel("channel")
+ax.set_title("GAPNet: one weight per class and channel")
+fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
+plt.show()
+
+# %% [markdown]
+# ## The flatten head fits one input size
+#
+# The flatten head's `in_features` is `n_ch x 16 x 16`, fixed when the network is built.
+# A 96 x 96 image gives 24 x 24 feature maps, which flatten to a vector of the wrong
+# length. `FlattenNet` refuses it; `GAPNet` averages whatever grid it gets and still has
+# `n_ch` numbers to classify.
+
+# %%
+big_images, big_labels, big_boxes = camlib.synthetic(200, seed=3, size=96)
+x_big = big_images[:1].to(device)
+try:
+    flat_net(x_big)
+except ValueError as err:
+    print("FlattenNet:", err)
+with torch.no_grad():
+    print("GAPNet feature maps:", tuple(gap_net.features(x_big).shape), "-> logits", tuple(gap_net(x_big).shape))
+print(f"GAPNet accuracy on {len(big_labels)} new 96 x 96 images: {100 * camlib.evaluate(gap_net, big_images, big_labels):.1f} %")
+
+# %% [markdown]
+# The GAPNet was trained on 64 x 64 images only; the accuracy above measures how well what
+# it learned carries over to a larger canvas (where the objects are larger in pixels too).
+#
+# ## Why GAP makes CAM possible
+#
+# With GAP, the score (logit) of class $c$ is
+#
+# $$
+# \text{logit}_c = \sum_k w_{c,k} \, \frac{1}{HW} \sum_{x,y} f_k(x, y) + b_c
+#              = \frac{1}{HW} \sum_{x,y} \underbrace{\sum_k w_{c,k} f_k(x, y)}_{M_c(x, y)} + b_c .
+# $$
+#
+# Because the weight $w_{c,k}$ is the same at every position, it can move inside the
+# average, and what is averaged, $M_c(x, y)$, is a map over the image: the class
+# activation map. Each channel's map is weighted by how much that channel counts for
+# class $c$, and the map's average (plus the bias) *is* the score. The flatten head has no
+# single $w_{c,k}$ to move anywhere.
+#
+# We check the identity on a few test images, then draw the maps. `camlib.CAM` hooks the
+# trunk's output and does the weighted sum.
+
+# %%
+picks = torch.arange(6)
+x = test_images[picks].to(device)
+with camlib.CAM(gap_net) as cam:
+    result = cam(x, topk=1)
+from_maps = result.maps[:, 0].mean(dim=(1, 2)) + gap_net.fc.bias[result.class_idx[:, 0]]
+print("maps:", tuple(result.maps.shape), "(images, classes, H, W)")
+print("logit == mean(map) + bias:",
+      torch.allclose(result.logits.gather(1, result.class_idx)[:, 0], from_maps, rtol=1e-4, atol=1e-4))
+
+# %% [markdown]
+# Top: six test images with their true boxes (green). Bottom: the CAM of the class each
+# image is predicted to be, upsampled to 64 x 64 and laid over the image (red: strongest
+# evidence), titled with the predicted class and its probability.
+
+# %% mystnb={"image": {"alt": "Six test images with green true boxes in the top row; below each, the class activation map of its predicted class laid over it as a heat map, titled with the class and probability"}}
+fig, axes = plt.subplots(2, len(picks), figsize=(10.5, 4.2))
+for j, i in enumerate(picks.tolist()):
+    img = test_images[i].permute(1, 2, 0).numpy()
+    axes[0, j].imshow(img, interpolation="nearest")
+    camlib.draw_box(axes[0, j], test_boxes[i].tolist(), lw=1.5)
+    axes[0, j].set_title(f"true: {camlib.CLASSES[test_labels[i]]}", fontsize=9)
+    axes[1, j].imshow(camlib.overlay(img, result.maps[j, 0].cpu()))
+    c, p = int(result.class_idx[j, 0]), float(result.probs[j, 0])
+    axes[1, j].set_title(f"{camlib.CLASSES[c]} {100 * p:.1f}%", fontsize=9)
+for ax in axes.flat:
+    ax.axis("off")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The GAPNet was trained on class labels only, yet the evidence for the predicted class
+# can be read off as a map: compare where the red sits with the green boxes above it.
+# Chapter 3 takes the computation apart; chapter 5 turns these maps into boxes and
+# measures how often they hit the true box.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Count the heads.** Write `head_params(n_ch, h, w, num_classes)` that returns the
+#    number of parameters (weights and biases) of a flatten head and of a GAP head, as a
+#    pair `(flatten_params, gap_params)`. The check also tries the sizes of a ResNet-18 on
+#    ImageNet (512 channels of 7 x 7, 1000 classes).
+
+# %% tags=["solution", "hide-input"]
+def head_params(n_ch, h, w, num_classes):
+    flatten_params = n_ch * h * w * num_classes + num_classes
+    gap_params = n_ch * num_classes + num_classes
+    return flatten_params, gap_params
+
+
+# %%
+from camlib.exercises import check_head_params
+
+check_head_params(head_params)
+print("matches this chapter's modules:",
+      head_params(n_ch, H, W, num_classes) == (camlib.count_params(flat_net.fc), camlib.count_params(gap_net.fc)))
+
+# %% [markdown]
+# 2. **A GAP head by hand.** Write `gap_head(features, weight, bias)` that takes feature
+#    maps `[B, C, h, w]`, the classifier's weight `[N, C]` and bias `[N]`, and returns the
+#    logits `[B, N]`: average over the positions, then the linear layer.
+
+# %% tags=["solution", "hide-input"]
+def gap_head(features, weight, bias):
+    pooled = features.mean(dim=(2, 3))  # [B, C]: one average per channel
+    return pooled @ weight.T + bias  # [B, N]
+
+
+# %%
+from camlib.exercises import check_gap_head
+
+check_gap_head(gap_head)
+with torch.no_grad():
+    feats = gap_net.features(test_images[:4].to(device))
+    print("matches GAPNet's own head:", torch.allclose(gap_head(feats, gap_net.fc.weight, gap_net.fc.bias),
+                                                       gap_net(test_images[:4].to(device)), atol=1e-5))
+
+# %% [markdown]
+# 3. **Think.** The flatten head's logit is also a sum over positions:
+#    $\text{logit}_c = \sum_{x,y} \sum_k W_{c,k,x,y} f_k(x, y) + b_c$, so
+#    $\sum_k W_{c,k,x,y} f_k(x, y)$ is a map whose sum is the score. Why is that map a
+#    poorer guide to *where the object is* than a CAM? Think of a position where few
+#    training objects happened to lie, and of the templates above. (Optional: compute the
+#    map for a few test images and compare it with the CAM.)
