@@ -142,6 +142,31 @@ def box_accuracy(pred: Sequence[Sequence[int]], truth: Sequence[Sequence[int]], 
     return sum(iou(p, t) >= min_iou for p, t in zip(pred, truth)) / len(pred)
 
 
+def cam_maps(model, images: Tensor, class_idx=None, topk: int = 1, batch_size: int = 256) -> tuple[Tensor, Tensor]:
+    """Logits [N, num_classes] and raw maps [N, K, h, w] of a whole set of images, batch by batch.
+
+    ``class_idx`` is as for :class:`camlib.CAM` (None for the top-``topk``, an int or a list
+    of classes for every image, "all" for every class), or a tensor [N] / [N, K] of classes
+    per image (e.g. the true labels). One forward pass per batch; results on the CPU.
+    """
+    from .cam import CAM
+
+    device = next(model.parameters()).device
+    logits, maps = [], []
+    with CAM(model) as cam:
+        if isinstance(class_idx, str) and class_idx == "all":
+            class_idx = list(range(cam.fc.out_features))
+        for start in range(0, len(images), batch_size):
+            idx = class_idx
+            if isinstance(class_idx, Tensor):
+                idx = class_idx[start:start + batch_size]
+                idx = idx.view(-1, 1) if idx.ndim == 1 else idx
+            res = cam(images[start:start + batch_size].to(device), class_idx=idx, topk=topk)
+            logits.append(res.logits.cpu())
+            maps.append(res.maps.cpu())
+    return torch.cat(logits), torch.cat(maps)
+
+
 def cam_boxes(model, images: Tensor, thresholds: Sequence[float] = (0.2,), class_idx=None,
               batch_size: int = 256) -> dict[float, list[Box]]:
     """CAM boxes of a batch of images [N, C, H, W], at several thresholds, from one forward pass each batch.
@@ -149,17 +174,19 @@ def cam_boxes(model, images: Tensor, thresholds: Sequence[float] = (0.2,), class
     ``class_idx`` is None (each image's predicted class), an int, or a tensor [N] (e.g. the
     true labels). Returns {threshold: N boxes in the images' pixel coordinates}.
     """
-    from .cam import CAM
+    _, maps = cam_maps(model, images, class_idx=class_idx, batch_size=batch_size)
+    up = normalize(upsample(maps[:, 0], tuple(images.shape[-2:])))
+    return {t: [cam_to_box(m, t) for m in up] for t in thresholds}
 
-    device = next(model.parameters()).device
-    out: dict[float, list[Box]] = {t: [] for t in thresholds}
-    with CAM(model) as cam:
-        for start in range(0, len(images), batch_size):
-            x = images[start:start + batch_size].to(device)
-            idx = class_idx
-            if isinstance(class_idx, Tensor) and class_idx.ndim == 1:
-                idx = class_idx[start:start + batch_size].view(-1, 1)
-            maps = normalize(upsample(cam(x, class_idx=idx).maps[:, 0], tuple(images.shape[-2:]))).cpu()
-            for t in thresholds:
-                out[t] += [cam_to_box(m, t) for m in maps]
-    return out
+
+def peak_in_box(maps: Tensor, boxes: Tensor) -> Tensor:
+    """Is the maximum of each map inside its box? maps [N, H, W] (image pixels), boxes [N, 4] -> bool [N].
+
+    The "pointing game": a weaker test than IoU that asks only whether the map's strongest
+    evidence falls on the object.
+    """
+    if maps.ndim != 3 or boxes.shape != (len(maps), 4):
+        raise ValueError(f"expected maps [N, H, W] and boxes [N, 4], got {tuple(maps.shape)} and {tuple(boxes.shape)}")
+    flat = maps.flatten(1).argmax(dim=1)
+    y, x = flat // maps.shape[-1], flat % maps.shape[-1]
+    return (x >= boxes[:, 0]) & (x < boxes[:, 2]) & (y >= boxes[:, 1]) & (y < boxes[:, 3])

@@ -104,6 +104,7 @@ def load_or_train(model: nn.Module, images: Tensor, labels: Tensor, cache_dir: s
     in eval mode on :func:`camlib.default_device`.
     """
     import os
+    import tempfile
     from pathlib import Path
 
     folder = Path(cache_dir or os.environ.get("CAMLIB_CACHE") or Path.home() / ".cache" / "camlib")
@@ -116,9 +117,10 @@ def load_or_train(model: nn.Module, images: Tensor, labels: Tensor, cache_dir: s
         return model.to(device).eval()
     train(model, images, labels, **settings)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, tmp)
-    tmp.replace(path)
+    # write to a temporary file of this process, then rename: concurrent runs never see half a file
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=path.stem, suffix=".tmp", delete=False) as tmp:
+        torch.save({k: v.cpu() for k, v in model.state_dict().items()}, tmp)
+    Path(tmp.name).replace(path)
     return model
 
 

@@ -86,3 +86,26 @@ def test_upsample_and_normalize():
     assert n.min() >= 0 and n[0].max() == pytest.approx(1.0)
     assert torch.equal(n[1], torch.zeros(7, 7)) and torch.equal(n[2], torch.zeros(7, 7))
     assert torch.isfinite(n).all()
+
+
+def test_cam_maps_over_a_dataset_match_one_batch(small_gapnet):
+    import camlib
+
+    x = torch.rand(7, 3, 32, 32)
+    logits, maps = camlib.cam_maps(small_gapnet, x, class_idx="all", batch_size=3)
+    with camlib.CAM(small_gapnet) as cam:
+        ref = cam(x, class_idx=[0, 1, 2, 3, 4])
+    assert torch.allclose(logits, ref.logits, atol=1e-5) and torch.allclose(maps, ref.maps, atol=1e-5)
+    labels = torch.tensor([0, 1, 2, 3, 4, 0, 1])
+    _, per_image = camlib.cam_maps(small_gapnet, x, class_idx=labels, batch_size=3)
+    assert torch.allclose(per_image[:, 0], ref.maps[torch.arange(7), labels], atol=1e-5)
+
+
+def test_peak_in_box():
+    from camlib import peak_in_box
+
+    maps = torch.zeros(2, 10, 10)
+    maps[0, 2, 3] = 1.0  # x = 3, y = 2
+    maps[1, 9, 9] = 1.0
+    boxes = torch.tensor([[3, 2, 4, 3], [0, 0, 9, 9]])
+    assert peak_in_box(maps, boxes).tolist() == [True, False]  # exclusive ends

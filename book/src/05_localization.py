@@ -180,8 +180,8 @@ print("correct by the paper's criterion (IoU >= 0.5):", inter / union >= 0.5)
 # ## Localization accuracy on the test split, against baselines
 #
 # On the test split we will want boxes at several thresholds, from the map of the
-# predicted class and later of the true class. So we run the model once, ask `CAM` for the
-# maps of all five classes (`class_idx=[0, 1, 2, 3, 4]`), stretch and normalise them, and
+# predicted class and later of the true class. So we run the model once, ask `camlib.cam_maps` for the
+# maps of all five classes (`class_idx="all"`), stretch and normalise them, and
 # box whichever map we need, as often as we like. (For one threshold and the predicted
 # class, `camlib.cam_boxes(model, images)` does it all in one call; we use it below.)
 
@@ -193,9 +193,8 @@ def all_class_maps(images, size=None):
     With ``size``, the images are first upsampled to size x size (used at the end of the chapter).
     """
     x = images if size is None else F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-    with camlib.CAM(model) as cam:
-        res = cam(x.to(device), class_idx=list(range(len(camlib.CLASSES))))
-    return res.logits.cpu(), camlib.normalize(camlib.upsample(res.maps.cpu(), images.shape[-2:])), res.maps.shape[-1]
+    logits, maps = camlib.cam_maps(model, x, class_idx="all")
+    return logits, camlib.normalize(camlib.upsample(maps, images.shape[-2:])), maps.shape[-1]
 
 
 def boxes_of(maps, classes, threshold):

@@ -53,17 +53,12 @@ print("test images:", tuple(images.shape), "| classes:", classes)
 # ## Every class's map for every test image
 #
 # One forward pass gives the logits and, through `camlib.CAM`, the maps of all five
-# classes at once: asking for `class_idx=[0, 1, 2, 3, 4]` costs no more than asking for
-# one. We go through the test set in batches of 250 and keep everything on the CPU.
+# classes at once: asking for every class costs no more than asking for one.
+# `camlib.cam_maps` does this for a whole set of images, batch by batch, and keeps the
+# results on the CPU.
 
 # %%
-logits, maps = [], []
-with camlib.CAM(model) as cam:
-    for start in range(0, len(images), 250):
-        result = cam(images[start:start + 250].to(device), class_idx=list(range(num_classes)))
-        logits.append(result.logits.cpu())
-        maps.append(result.maps.cpu())
-logits, maps = torch.cat(logits), torch.cat(maps)
+logits, maps = camlib.cam_maps(model, images, class_idx="all", batch_size=250)
 probs = logits.softmax(dim=1)
 pred = logits.argmax(dim=1)
 print("logits:", tuple(logits.shape), "| maps:", tuple(maps.shape), "(images, classes, h, w)")
@@ -190,10 +185,7 @@ size = tuple(images.shape[-2:])
 
 def peak_in_box(class_maps, boxes):
     """class_maps [N, h, w] -> bool [N]: is the maximum of the upsampled map inside the box?"""
-    up = camlib.upsample(class_maps, size)  # [N, H, W]
-    flat_idx = up.flatten(1).argmax(dim=1)
-    y, x = flat_idx // size[1], flat_idx % size[1]
-    return (x >= boxes[:, 0]) & (x < boxes[:, 2]) & (y >= boxes[:, 1]) & (y < boxes[:, 3])
+    return camlib.peak_in_box(camlib.upsample(class_maps, size), boxes)
 
 
 everyone = torch.arange(len(images))
