@@ -1,0 +1,342 @@
+# %% [markdown]
+# # 3. Combining weights and features
+#
+# Chapter 1 called `camlib.CAM` and got a map. This chapter opens it up. A class activation
+# map needs two ingredients, both already inside a trained network: the **weights** of the
+# final `Linear` layer, one row per class, and the **feature maps** that the last
+# convolutional layer produces for one image. The map is a weighted sum of the feature maps,
+# with the class's row as the weights. We take each ingredient out by hand, combine them
+# three ways, check the result against `camlib.CAM`, and prove (then check) the identity
+# that makes the map meaningful: *its mean plus the bias is the class score*.
+
+# %% tags=["colab-setup"]
+# Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+import camlib
+
+device = camlib.default_device()
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# We use the same pretrained EfficientNet-Lite0 and the same pagoda photo as chapter 1.
+
+# %%
+model, preprocess, categories = camlib.load_pretrained("efficientnet_lite0", device=device)
+photo = camlib.sample_images()["china"]
+x = preprocess(photo).unsqueeze(0).to(device)
+print("photo:", photo.shape, "| input:", tuple(x.shape))
+print(model.pool, "->", model.dropout, "->", model.fc)
+
+# %% [markdown]
+# ## Ingredient 1: the classifier's weights
+#
+# The last layer is `Linear(1280, 1000)`. PyTorch stores its weight matrix as
+# `[out_features, in_features]`, that is `[classes, channels]`: **row $c$ is the vector
+# $w^c$ of class $c$**, with one number $w^c_k$ per feature map $k$. We detach the
+# parameters: we only read them, and need no gradients.
+
+# %%
+W = model.fc.weight.detach()
+b = model.fc.bias.detach()
+print("weight:", tuple(W.shape), "| bias:", tuple(b.shape))
+
+palace = categories.index("palace")
+w_palace = W[palace]
+print(f"class {palace} = {categories[palace]!r}: w^c has shape {tuple(w_palace.shape)}, bias {b[palace]:.4f}")
+print(f"weights from {w_palace.min():.3f} to {w_palace.max():.3f}; {(w_palace < 0).sum()} of them negative")
+
+# %% [markdown]
+# About half of the weights are negative: a feature map can count *against* a class as
+# well as for it.
+#
+# ## Ingredient 2: the feature maps, with a forward hook
+#
+# The feature maps are an intermediate result: `model(x)` computes them and throws them
+# away. A **forward hook** is a function that PyTorch calls right after a module's
+# `forward`, with the module, its inputs and its output. We register one on
+# `model.features` (the whole convolutional trunk), keep its output, run the model, and
+# remove the hook so that it does not stay on the model forever.
+
+# %%
+stored = {}
+
+
+def keep_output(module, inputs, output):
+    stored["features"] = output.detach()
+
+
+handle = model.features.register_forward_hook(keep_output)
+with torch.no_grad():
+    logits = model(x)
+handle.remove()
+
+features = stored["features"]
+print("features:", tuple(features.shape))
+print("hooks left on model.features:", len(model.features._forward_hooks))
+
+# %% [markdown]
+# 1280 feature maps of 7 x 7 cells: a 224-pixel input shrinks 32 times on its way through
+# the trunk. The last activation of this network is a ReLU6, so every value lies
+# between 0 and 6.
+#
+# Forgetting `handle.remove()` (or never reaching it, when the forward pass raises an
+# error) leaves a hook that fires on every later call. Python's answer to "always clean
+# up" is a context manager: an object with `__enter__` and `__exit__`, used in a `with`
+# block. A hook fits in a small class:
+
+# %%
+class Hook:
+    """Keep the output of `module` while inside a `with` block."""
+
+    def __init__(self, module):
+        self.handle = module.register_forward_hook(self.hook_fn)
+
+    def hook_fn(self, module, inputs, output):
+        self.stored = output.detach()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.handle.remove()
+
+
+with Hook(model.features) as hook, torch.no_grad():
+    model(x)
+print("same features as before:", torch.equal(hook.stored, features))
+print("hooks left on model.features:", len(model.features._forward_hooks))
+
+# %% [markdown]
+# `camlib.CAM` is the same idea, grown up: a context manager that finds the layer by
+# itself, hooks it, and hands the features back along with the maps.
+
+# %%
+with camlib.CAM(model) as cam:
+    result = cam(x, topk=5)
+print("camlib.CAM features:", tuple(result.features.shape))
+print("same features as our hook:", torch.allclose(result.features, features))
+print("top-5:", [categories[c] for c in result.class_idx[0]])
+
+# %% [markdown]
+# ## Which feature maps matter for "palace"?
+#
+# Each of the 1280 channels has one weight for "palace". Here are the channels with the
+# six largest weights, and what they contain for our photo.
+
+# %%
+f = features[0]  # [1280, 7, 7]: one image
+top_weight = w_palace.topk(6).indices
+print("channel  weight  mean f_k  max f_k")
+for k in top_weight.tolist():
+    print(f"{k:7d}  {w_palace[k]:6.3f}  {f[k].mean():8.3f}  {f[k].max():7.3f}")
+
+# %% [markdown]
+# A large weight is only half of the story. Some of these channels are silent on this
+# photo (a maximum of 0: whatever pattern they detect is not there), so they add nothing,
+# however large their weight. What a channel adds to the class score is its weight times
+# its average, $w^c_k \cdot \operatorname{mean} f_k$; the channels that add the most are
+# another set:
+
+# %%
+contribution = w_palace * f.mean(dim=(1, 2))
+top_contrib = contribution.topk(6).indices
+print("channel  weight  mean f_k  w * mean")
+for k in top_contrib.tolist():
+    print(f"{k:7d}  {w_palace[k]:6.3f}  {f[k].mean():8.3f}  {contribution[k]:8.3f}")
+
+# %% [markdown]
+# Top row: the six channels with the largest weights; bottom row: the six that add the most
+# to the "palace" score. All on the same colour scale, 0 (dark) to 6 (bright), over the
+# 7 x 7 grid, with the photo on the left for reference.
+
+# %% mystnb={"image": {"alt": "Two rows of six 7 by 7 feature maps on a common scale from 0 to 6: top, the channels with the largest palace weights, some of them completely dark; bottom, the channels contributing most to the palace score, bright over the tower"}}
+fig, axes = plt.subplots(2, 7, figsize=(13, 4.4))
+for row, (channels, label) in enumerate([(top_weight, "by weight"), (top_contrib, "by contribution")]):
+    axes[row, 0].imshow(photo)
+    axes[row, 0].set_title(label, fontsize=9)
+    for ax, k in zip(axes[row, 1:], channels.tolist()):
+        im = ax.imshow(f[k].cpu(), cmap="viridis", vmin=0, vmax=6)
+        ax.set_title(f"k={k}, w={w_palace[k]:.3f}", fontsize=9)
+    for ax in axes[row]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+fig.colorbar(im, ax=axes, shrink=0.8, label="f_k(x, y)")
+plt.show()
+
+# %% [markdown]
+# The channels that contribute are bright where the tower stands, each with its own
+# pattern. No single channel is the map; their weighted sum is.
+#
+# ## The weighted sum, three ways
+#
+# The class activation map of class $c$ at cell $(x, y)$ is
+#
+# $$M_c(x, y) = \sum_{k=1}^{1280} w^c_k \, f_k(x, y).$$
+#
+# First, exactly as written: a Python loop over the channels.
+
+# %%
+cam_loop = torch.zeros_like(f[0])
+for k in range(f.shape[0]):
+    cam_loop += w_palace[k] * f[k]
+print("loop:", tuple(cam_loop.shape))
+
+# %% [markdown]
+# Second, in one call: `torch.einsum` names the axes and sums over the ones that
+# disappear from the output (here `k`, the channels). With the whole weight matrix instead
+# of one row, the same product gives the maps of **all 1000 classes at once**.
+
+# %%
+cam_einsum = torch.einsum("k,khw->hw", w_palace, f)
+all_maps = torch.einsum("ck,khw->chw", W, f)  # [1000, 7, 7]: every class from one forward pass
+print("einsum:", tuple(cam_einsum.shape), "| all classes:", tuple(all_maps.shape))
+
+# %% [markdown]
+# Third, `camlib.CAM`, whose top class is "palace". The three agree (to floating-point
+# rounding: the loop adds in a different order).
+
+# %%
+cam_camlib = result.maps[0, 0]
+print("camlib.CAM class:", categories[result.class_idx[0, 0]])
+for name, other in [("einsum", cam_einsum), ("camlib.CAM", cam_camlib), ("all_maps[palace]", all_maps[palace])]:
+    diff = (cam_loop - other).abs().max()
+    print(f"loop vs {name:16s} allclose: {torch.allclose(cam_loop, other, atol=1e-4)}  max diff < 1e-4: {bool(diff < 1e-4)}")
+
+# %% [markdown]
+# ## The identity: mean of the map plus bias is the logit
+#
+# Why is $M_c$ a map of evidence *for class $c$*? Follow the head of the network. Global
+# average pooling turns each feature map into its mean over the $H \times W$ cells, and the
+# linear layer (dropout does nothing at evaluation) weights those means:
+#
+# $$y_c = \sum_k w^c_k \, \underbrace{\frac{1}{HW}\sum_{x,y} f_k(x,y)}_{\text{global average pooling}} + b_c .$$
+#
+# Both sums are finite, so we may swap them:
+#
+# $$y_c = \frac{1}{HW}\sum_{x,y} \underbrace{\sum_k w^c_k \, f_k(x,y)}_{M_c(x,y)} + b_c
+#       = \operatorname{mean}_{x,y} M_c(x,y) + b_c .$$
+#
+# The score of class $c$ is the average of its map plus a constant. Every cell of the map
+# adds its value (divided by $HW$) to the score: the map shows how much each place in the
+# image pushes the network towards $c$, and the pushes add up to exactly the logit.
+# Checked on the five most likely classes:
+
+# %%
+print(f"{'class':>12s}  {'logit':>7s}  {'mean(M)+b':>9s}  {'max(M)':>7s}")
+for c in result.class_idx[0].tolist():
+    print(f"{categories[c]:>12s}  {logits[0, c]:7.3f}  {all_maps[c].mean() + b[c]:9.3f}  {all_maps[c].max():7.3f}")
+print("identity holds for all 1000 classes:",
+      torch.allclose(logits[0], all_maps.mean(dim=(1, 2)) + b, atol=1e-4))
+
+# %% [markdown]
+# ## From a 7 x 7 grid to the photo
+#
+# The map has one value per cell of the last feature grid, and neighbouring cells are
+# 32 input pixels apart (the trunk's total stride). To lay it over the photo we stretch it to the photo's size with
+# bilinear interpolation (`camlib.upsample`, a thin wrapper around
+# `torch.nn.functional.interpolate`). Interpolation only smooths between the 49 values:
+# it adds no detail.
+
+# %%
+cam_up = camlib.upsample(cam_camlib, photo.shape[:2])
+print("raw:", tuple(cam_camlib.shape), "-> upsampled:", tuple(cam_up.shape))
+print(f"raw range [{cam_camlib.min():.2f}, {cam_camlib.max():.2f}], "
+      f"upsampled range [{cam_up.min():.2f}, {cam_up.max():.2f}]")
+
+# %% [markdown]
+# For display we then **normalize**: a ReLU sets the negative cells (evidence *against*
+# the class) to 0, and a division by the maximum scales the map to [0, 1], so that a
+# colour map can show it (`camlib.normalize`). This is for the eyes only. The ReLU throws
+# away the negative evidence and the division throws away the scale, so the identity is
+# lost, and so is any comparison between classes: every normalized map peaks at 1, whether
+# its class's logit is high or low.
+
+# %%
+cam_norm = camlib.normalize(cam_up)
+print(f"normalized range [{cam_norm.min():.2f}, {cam_norm.max():.2f}]")
+print(f"mean of raw 7x7 map + b = {cam_camlib.mean() + b[palace]:.3f} (the logit: {logits[0, palace]:.3f})")
+print(f"mean of normalized map  = {cam_norm.mean():.3f} (no longer related to the logit)")
+
+# %% [markdown]
+# Last, `camlib.overlay` colours the normalized map (blue for 0, red for 1) and blends it
+# with the photo. The three steps, left to right:
+
+# %% mystnb={"image": {"alt": "Three panels for the class palace: the raw 7 by 7 map with a colour bar including negative values; the map upsampled to the photo's size and normalized to the range 0 to 1; and the normalized map laid over the pagoda photo as a heat map"}}
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+im = axes[0].imshow(cam_camlib.cpu(), cmap="RdBu_r", vmin=-cam_camlib.abs().max(), vmax=cam_camlib.abs().max())
+fig.colorbar(im, ax=axes[0], shrink=0.8)
+axes[0].set_title("raw 7 x 7 map (red +, blue -)", fontsize=10)
+im = axes[1].imshow(cam_norm.cpu(), cmap="jet", vmin=0, vmax=1)
+fig.colorbar(im, ax=axes[1], shrink=0.8)
+axes[1].set_title(f"upsampled to {cam_norm.shape[0]} x {cam_norm.shape[1]}, normalized", fontsize=10)
+axes[2].imshow(camlib.overlay(photo, cam_norm))
+axes[2].set_title("overlay on the photo", fontsize=10)
+for ax in axes:
+    ax.set_xticks([])
+    ax.set_yticks([])
+plt.show()
+
+# %% [markdown]
+# Everything `camlib.CAM` does is now on this page: a hook for the features, one row of
+# the weight matrix, a weighted sum over channels. Upsampling and normalizing come after,
+# for display.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **A hook that cleans up after itself.** Write `capture(model, layer, x)` that returns
+#    the output of `layer` during `model(x)` and leaves no hook behind, even if the forward
+#    pass raises an error (use `try`/`finally`, or a `with` block).
+
+# %% tags=["solution", "hide-input"]
+def capture(model, layer, x):
+    stored = {}
+    handle = layer.register_forward_hook(lambda module, inputs, output: stored.update(out=output.detach()))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        handle.remove()
+    return stored["out"]
+
+
+# %%
+from camlib.exercises import check_hook
+
+check_hook(capture)
+
+# %% [markdown]
+# 2. **CAM for a batch.** Write `cam_maps(features, weight, class_idx)`: `features` is
+#    `[B, C, h, w]`, `weight` the `[N, C]` matrix of a `Linear` layer, `class_idx` a `[B]`
+#    tensor with one class per image; return the raw maps `[B, h, w]`, map `i` being
+#    $\sum_k w^{c_i}_k f_{i,k}$ (no ReLU, no scaling).
+
+# %% tags=["solution", "hide-input"]
+def cam_maps(features, weight, class_idx):
+    return torch.einsum("bc,bchw->bhw", weight[class_idx], features)
+
+
+# %%
+from camlib.exercises import check_cam
+
+check_cam(cam_maps)
+
+# %% [markdown]
+# 3. **Think.** Every feature map of this network is non-negative (ReLU6), yet the raw map
+#    has negative cells. Where do they come from? If we applied the ReLU to the map *before*
+#    taking its mean, would "mean plus bias is the logit" still hold? For which maps would
+#    it?
+# 4. **Another class.** Using `all_maps`, show the raw maps of "palace" and "lakeside" side
+#    by side on one common colour scale (`vmin`, `vmax`), then normalized. What does the
+#    common scale show that the normalized maps hide?

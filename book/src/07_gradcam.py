@@ -1,0 +1,422 @@
+# %% [markdown]
+# # 7. CAM and Grad-CAM
+#
+# CAM needs a particular network: the last feature maps, globally average-pooled, then a
+# single `Linear` layer. A year after the CAM paper, *Grad-CAM* (Selvaraju et al., ICCV
+# 2017, "Grad-CAM: Visual Explanations from Deep Networks via Gradient-based
+# Localization") lifted that restriction: it takes the channel weights from **gradients**
+# instead of from the classifier, so it works on any network that is differentiable.
+#
+# This chapter shows that on a GAP network the two are the same map, up to one constant
+# that we derive and then check on two networks; what Grad-CAM costs in exchange for its
+# generality; and what it gives on a network where CAM cannot be computed at all.
+
+# %% tags=["colab-setup"]
+# Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import torch
+import torchvision
+
+import camlib
+
+device = camlib.default_device()
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## Grad-CAM in one formula
+#
+# Take the feature maps $f_k$ (size $H \times W$) of some layer and the score $y_c$ of
+# class $c$ (the logit, before the softmax). Grad-CAM weights each channel by the average
+# gradient of the score with respect to that channel,
+#
+# $$\alpha^c_k = \frac{1}{HW} \sum_{x,y} \frac{\partial y_c}{\partial f_k(x,y)},$$
+#
+# and the map is the weighted sum $\sum_k \alpha^c_k f_k(x,y)$, followed in the paper by a
+# ReLU. `camlib.gradcam` computes it, and leaves the ReLU out unless asked
+# (`relu=True`), so that we can compare raw maps with CAM's raw maps.
+#
+# ## For a GAP network, the gradient is the classifier's weight
+#
+# With global average pooling and one linear layer, the score is
+#
+# $$y_c = \sum_k w^c_k \, \frac{1}{HW} \sum_{x,y} f_k(x,y) + b_c .$$
+#
+# Each cell $f_k(x,y)$ appears once, multiplied by $w^c_k / (HW)$, so
+#
+# $$\frac{\partial y_c}{\partial f_k(x,y)} = \frac{w^c_k}{HW} \quad\text{at every position } (x,y),
+# \qquad \alpha^c_k = \frac{w^c_k}{HW},
+# \qquad \sum_k \alpha^c_k f_k(x,y) = \frac{1}{HW}\, M_c(x,y).$$
+#
+# Grad-CAM is CAM divided by the number of cells. A positive factor changes neither where
+# the map is high nor its ReLU, and normalizing for display removes it: on a GAP network
+# both methods draw the same picture.
+#
+# We check each step, starting with the gradient itself. A forward hook keeps the
+# features (this time *with* their autograd graph), and `torch.autograd.grad` returns
+# $\partial y_c / \partial f$ without touching the parameters' `.grad`.
+
+# %%
+def feature_gradient(model, x, class_idx):
+    """d logit[class_idx] / d model.features(x): [B, C, H, W], and the features."""
+    kept = {}
+    handle = model.features.register_forward_hook(lambda module, inputs, output: kept.update(f=output))
+    try:
+        logits = model(x)
+    finally:
+        handle.remove()
+    (grad,) = torch.autograd.grad(logits[:, class_idx].sum(), kept["f"])
+    return grad, kept["f"].detach()
+
+
+# %% [markdown]
+# (Summing the scores over the batch is fine: image $i$'s score depends only on image
+# $i$'s features, so each image gets its own gradient.) First, the pretrained
+# EfficientNet-Lite0 and the pagoda photo, class "palace":
+
+# %%
+model, preprocess, categories = camlib.load_pretrained("efficientnet_lite0", device=device)
+photo = camlib.sample_images()["china"]
+x = preprocess(photo).unsqueeze(0).to(device)
+palace = categories.index("palace")
+weight = model.fc.weight.detach()
+
+grad, feats = feature_gradient(model, x, palace)
+H, W = grad.shape[-2:]
+expected = (weight[palace] / (H * W)).view(1, -1, 1, 1).expand_as(grad)
+print("gradient:", tuple(grad.shape), "| H * W =", H * W)
+print("same at all", H * W, "positions:", torch.allclose(grad, grad[:, :, :1, :1].expand_as(grad)))
+print("equals fc.weight[palace] / (H * W) everywhere:", torch.allclose(grad, expected, atol=1e-7))
+alpha = grad.mean(dim=(2, 3))
+print("alpha equals fc.weight[palace] / (H * W):", torch.allclose(alpha[0], weight[palace] / (H * W), atol=1e-7))
+
+# %% [markdown]
+# ## The maps agree, up to H x W
+#
+# Now the maps themselves, for the top-5 classes: `camlib.CAM` in one forward pass, and
+# `camlib.gradcam` at the same layer (`target_layer=model.features`) for the same
+# classes. Where Grad-CAM is not (nearly) zero, we also divide one by the other: the
+# ratio should be $HW$ in every cell.
+
+# %%
+with camlib.CAM(model) as cam:
+    result = cam(x, topk=5)
+cam_maps = result.maps
+gradcam_maps, _ = camlib.gradcam(model, x, target_layer=model.features, class_idx=result.class_idx)
+print("classes:", [categories[c] for c in result.class_idx[0]])
+print("maps:", tuple(cam_maps.shape), tuple(gradcam_maps.shape), "| H * W =", H * W)
+print("allclose(cam_maps, gradcam_maps * H * W):", torch.allclose(cam_maps, gradcam_maps * H * W, atol=1e-4))
+cells = gradcam_maps.abs() > 1e-3 * gradcam_maps.abs().max()
+ratio = cam_maps[cells] / gradcam_maps[cells]
+print(f"CAM / Grad-CAM over {int(cells.sum())} of {cells.numel()} cells: from {ratio.min():.2f} to {ratio.max():.2f}")
+
+# %% [markdown]
+# Drawn side by side, each with its own colour bar, the two maps of "palace" are the same
+# picture; only the numbers on the colour bars differ, by the factor $HW$.
+
+# %% mystnb={"image": {"alt": "The raw 7 by 7 CAM and Grad-CAM maps of palace side by side: the same pattern, with colour bars whose ranges differ by a factor of 49"}}
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+for ax, m, title in [(axes[0], cam_maps[0, 0], "CAM"), (axes[1], gradcam_maps[0, 0], "Grad-CAM")]:
+    im = ax.imshow(m.cpu(), cmap="jet")
+    fig.colorbar(im, ax=ax, shrink=0.85)
+    ax.set_title(f"{title} of 'palace', raw", fontsize=10)
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## The same on the book's GAPNet
+#
+# The derivation did not depend on the network, so the same must hold for the small GAPNet
+# trained on synthetic shapes, whose last feature maps are 16 x 16. We take eight test
+# images and the map of each image's true class.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+gapnet = camlib.book_gapnet(device=device)
+
+# %%
+test_images, test_labels, test_boxes = camlib.book_split("test")
+xb, yb = test_images[:8].to(device), test_labels[:8].to(device)
+with camlib.CAM(gapnet) as cam:
+    gap_cams = cam(xb, class_idx=yb.view(-1, 1)).maps
+gap_gradcams, _ = camlib.gradcam(gapnet, xb, target_layer=gapnet.features, class_idx=yb.view(-1, 1))
+h, w = gap_cams.shape[-2:]
+print("classes:", [camlib.CLASSES[c] for c in yb.tolist()])
+print("maps:", tuple(gap_cams.shape), "| H * W =", h * w)
+print("allclose(cam_maps, gradcam_maps * H * W):", torch.allclose(gap_cams, gap_gradcams * h * w, atol=1e-4))
+
+# %% [markdown]
+# And the gradient weights, for one class over the whole batch:
+
+# %%
+disk = camlib.CLASSES.index("disk")
+grad, _ = feature_gradient(gapnet, xb, disk)
+alpha = grad.mean(dim=(2, 3))  # [8, 64]
+print("alpha:", tuple(alpha.shape))
+print("every image's alpha equals fc.weight[disk] / (H * W):",
+      torch.allclose(alpha, gapnet.fc.weight[disk].detach().expand_as(alpha) / (h * w), atol=1e-7))
+
+# %% [markdown]
+# ## What each costs
+#
+# CAM reads the class weights off the classifier. One forward pass gives the features,
+# and a matrix product turns them into the maps of any number of classes, even all of
+# them. Grad-CAM has to *ask* the network for each class's weights: one backward pass per
+# class, from that class's score down to the target layer (for a batch, one per class,
+# not per image). It also has to keep the autograd graph of the forward pass in memory.
+#
+# To see the passes rather than take them on trust, we count them: a forward hook on the
+# model counts forward passes, and a hook on its output tensor (the logits) counts every
+# backward pass that goes through it.
+
+# %%
+class PassCounter:
+    """Count forward passes of `model`, and backward passes through its output, inside a `with` block."""
+
+    def __init__(self, model):
+        self.forward = self.backward = 0
+        self.handle = model.register_forward_hook(self.on_forward)
+
+    def on_forward(self, module, inputs, output):
+        self.forward += 1
+        if output.requires_grad:  # False under torch.no_grad, as inside camlib.CAM
+            output.register_hook(self.on_backward)
+
+    def on_backward(self, grad):
+        self.backward += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.handle.remove()
+
+
+for k in (1, 10, 100):
+    with PassCounter(model) as cam_passes, camlib.CAM(model) as cam:
+        cam(x, topk=k)
+    with PassCounter(model) as grad_passes:
+        camlib.gradcam(model, x, target_layer=model.features, topk=k)
+    print(f"{k:3d} classes   CAM: {cam_passes.forward} forward, {cam_passes.backward} backward"
+          f"   Grad-CAM: {grad_passes.forward} forward, {grad_passes.backward} backward")
+
+# %% [markdown]
+# The times on this machine (they vary from machine to machine and run to run; best of
+# three):
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+def best_time(fn, repeats=3):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def run_cam(k):
+    with camlib.CAM(model, target_layer=model.features) as cam:
+        cam(x, topk=k)
+
+
+for k in (1, 10, 100):
+    t_cam = best_time(lambda: run_cam(k))
+    t_grad = best_time(lambda: camlib.gradcam(model, x, target_layer=model.features, topk=k))
+    print(f"{k:3d} classes   CAM {1000 * t_cam:7.1f} ms   Grad-CAM {1000 * t_grad:7.1f} ms")
+
+# %% [markdown]
+# CAM's time stays that of one forward pass, whatever the number of classes; Grad-CAM's
+# grows with each class it is asked for. Here each backward pass is short, since it
+# only runs through the pooling and the linear layer back to the last features; at an
+# earlier target layer it would run through more of the network, and cost more.
+#
+# ## Where CAM cannot go
+#
+# So why pay? Because CAM is only defined for one architecture. VGG, for example, ends in
+# three linear layers after flattening its feature maps: its class score is not a weighted
+# sum of pooled feature maps, and there is no class weight per channel to read.
+# `camlib.CAM` checks this and says so:
+
+# %%
+vgg = torchvision.models.vgg11(weights=None)  # random weights: the architecture is what matters here
+try:
+    camlib.CAM(vgg)
+except ValueError as err:
+    print("ValueError:", err)
+
+# %% [markdown]
+# The same goes for the book's `FlattenNet` (chapter 2): the same trunk as the GAPNet,
+# but its 64 feature maps of 16 x 16 are flattened into one `Linear` layer with a weight
+# for every channel *and position*. It has a single linear layer, so `camlib.CAM` gets
+# further, and stops when it finds no feature map that is averaged into it:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+train_images, train_labels, _ = camlib.book_split("train")
+flatnet = camlib.load_or_train(camlib.FlattenNet(len(camlib.CLASSES)), train_images, train_labels, device=device)
+
+# %%
+try:
+    with camlib.CAM(flatnet) as cam:
+        cam(xb)
+except ValueError as err:
+    print("ValueError:", err)
+gap_pred, flat_pred = camlib.predict(gapnet, test_images), camlib.predict(flatnet, test_images)
+for name, pred in [("GAPNet", gap_pred), ("FlattenNet", flat_pred)]:
+    print(f"{name:10s} test accuracy: {(pred == test_labels).float().mean():.3f}")
+
+# %% [markdown]
+# The FlattenNet is a decent classifier, if a worse one than the GAPNet, so it is worth
+# asking where it looks. Grad-CAM can answer, because gradients exist whatever the head.
+# But look at what they are here:
+# the score is $y_c = \sum_{k,x,y} w^c_{k,x,y} f_k(x,y) + b_c$, so the gradient at each
+# position is the weight *of that position*, which changes from cell to cell:
+
+# %%
+grad, _ = feature_gradient(flatnet, xb, disk)
+template = flatnet.fc.weight[disk].detach().view(grad.shape[1:])  # [64, 16, 16]
+print("gradient:", tuple(grad.shape))
+print("same at all positions:", torch.allclose(grad, grad[:, :, :1, :1].expand_as(grad)))
+print("equals the position's weight w[disk, k, x, y]:", torch.allclose(grad, template.expand_as(grad)))
+
+# %% [markdown]
+# Grad-CAM averages those per-position weights into one $\alpha^c_k$ per channel, and
+# weights the feature maps with it, as if the head had been a GAP head. It is a useful
+# picture, not an exact decomposition of the score as CAM is on a GAP network.
+#
+# To compare the maps of two networks we need a number that does not depend on their
+# scales. We use the share of a map's positive mass (after the ReLU, upsampled to 64 x 64)
+# that falls inside the true box. A map that ignored the image, the same value everywhere,
+# would score the box's share of the image's area; a map entirely on the object scores 1.
+# We compute it for every test image and its true class: CAM for the GAPNet, Grad-CAM for
+# the FlattenNet.
+
+# %%
+def share_in_box(maps, boxes, size=64):
+    """Share of each ReLU'd map [N, h, w], upsampled to size x size, inside its box (x0, y0, x1, y1)."""
+    up = camlib.upsample(maps, size).clamp(min=0)
+    inside = torch.zeros_like(up)
+    for i, (x0, y0, x1, y1) in enumerate(boxes.tolist()):
+        inside[i, y0:y1, x0:x1] = 1
+    return ((up * inside).sum(dim=(1, 2)) / up.sum(dim=(1, 2)).clamp(min=1e-12)).cpu()
+
+
+cam_gap, gradcam_flat = [], []
+for start in range(0, len(test_images), 250):
+    xs, ys = test_images[start:start + 250].to(device), test_labels[start:start + 250].to(device)
+    with camlib.CAM(gapnet) as cam:
+        cam_gap.append(cam(xs, class_idx=ys.view(-1, 1)).maps[:, 0])
+    gradcam_flat.append(camlib.gradcam(flatnet, xs, target_layer=flatnet.features, class_idx=ys.view(-1, 1))[0][:, 0])
+cam_gap, gradcam_flat = torch.cat(cam_gap), torch.cat(gradcam_flat)
+share_cam, share_grad = share_in_box(cam_gap, test_boxes), share_in_box(gradcam_flat, test_boxes)
+
+area = ((test_boxes[:, 2] - test_boxes[:, 0]) * (test_boxes[:, 3] - test_boxes[:, 1])).float() / 64**2
+print(f"box's share of the image (a flat map's score): {area.mean():.3f}")
+print(f"GAPNet CAM:           mean share in box {share_cam.mean():.3f}, "
+      f"maps with less than 0.2 in the box: {(share_cam < 0.2).float().mean():.1%}")
+print(f"FlattenNet Grad-CAM:  mean share in box {share_grad.mean():.3f}, "
+      f"maps with less than 0.2 in the box: {(share_grad < 0.2).float().mean():.1%}")
+
+# %% [markdown]
+# Here are both on the first six test images, each for its true class: the GAPNet's CAM
+# (middle row) and the FlattenNet's Grad-CAM (bottom row), titled with their share in
+# the box. The green box is the true object.
+
+# %% mystnb={"image": {"alt": "Six synthetic test images with green true boxes in the top row; below each, the GAPNet's class activation map and, in the bottom row, the FlattenNet's Grad-CAM map for the true class, laid over the image as heat maps and titled with the share of the map inside the box"}}
+n_show = 6
+fig, axes = plt.subplots(3, n_show, figsize=(2.1 * n_show, 7.3))
+for j in range(n_show):
+    img = test_images[j].permute(1, 2, 0).numpy()
+    axes[0, j].imshow(img)
+    axes[0, j].set_title(camlib.CLASSES[test_labels[j]], fontsize=10)
+    axes[1, j].imshow(camlib.overlay(img, cam_gap[j].cpu()))
+    axes[1, j].set_title(f"in box: {share_cam[j]:.2f}", fontsize=9)
+    axes[2, j].imshow(camlib.overlay(img, gradcam_flat[j].cpu()))
+    axes[2, j].set_title(f"in box: {share_grad[j]:.2f}", fontsize=9)
+    for ax in axes[:, j]:
+        camlib.draw_box(ax, test_boxes[j].tolist(), lw=1.2)
+        ax.set_xticks([])
+        ax.set_yticks([])
+for ax, label in zip(axes[:, 0], ["image", "GAPNet: CAM", "FlattenNet: Grad-CAM"]):
+    ax.set_ylabel(label, fontsize=10)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Often the FlattenNet's Grad-CAM is as tight on the object as CAM, or tighter. But it
+# misses more often, and the misses are not random. Split by class:
+
+# %%
+print(f"{'':>9s}  {'share in box':^37s}  {'FlattenNet':>10s}")
+print(f"{'class':>9s}  {'CAM (GAPNet)':>12s}  {'Grad-CAM (FlattenNet)':>22s}  {'accuracy':>10s}")
+for c, name in enumerate(camlib.CLASSES):
+    sel = test_labels == c
+    print(f"{name:>9s}  {share_cam[sel].mean():12.3f}  {share_grad[sel].mean():22.3f}  "
+          f"{(flat_pred[sel] == c).float().mean():10.3f}")
+per_class = torch.stack([share_grad[test_labels == c].mean() for c in range(len(camlib.CLASSES))])
+print("Grad-CAM's worst class:", camlib.CLASSES[per_class.argmin()])
+
+# %% [markdown]
+# For one class the FlattenNet's Grad-CAM lands mostly *off* the object, although the
+# network recognizes most images of that class (last column). Its head weighs every channel differently at
+# every position, and Grad-CAM replaces those position-dependent weights by their
+# average: when the network's evidence for a class depends on *where* a channel fires,
+# the average can point to the wrong place. On a GAP network there is nothing to average
+# away, which is why CAM and Grad-CAM agree there exactly.
+
+# %% [markdown]
+# On a GAP network, Grad-CAM brings nothing new: the same map, divided by $HW$, at the
+# price of a backward pass per class. Its value is everywhere else: flatten heads, several
+# linear layers, or an earlier layer of any network, where there is no classifier weight
+# per channel to read and the gradient stands in for it.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Grad-CAM's channel weights.** Write `gradcam_weights(model, layer, x, class_idx)`
+#    that returns $\alpha$ `[B, C]`: the mean over positions of
+#    $\partial\,\text{logit}_{c} / \partial f$, where $f$ is the output of `layer` during
+#    `model(x)` and `c = class_idx` (an int, the same class for every image). Remove your
+#    hook before returning, and use `torch.autograd.grad` rather than `.backward()`, which
+#    would leave gradients in the parameters' `.grad`. The check uses a GAPNet, so the
+#    answer must be `fc.weight[c] / (H * W)`.
+
+# %% tags=["solution", "hide-input"]
+def gradcam_weights(model, layer, x, class_idx):
+    kept = {}
+    handle = layer.register_forward_hook(lambda module, inputs, output: kept.update(f=output))
+    try:
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)  # so that a graph exists even if the weights are frozen
+            logits = model(x)
+            (grad,) = torch.autograd.grad(logits[:, class_idx].sum(), kept["f"])
+    finally:
+        handle.remove()
+    return grad.mean(dim=(2, 3))
+
+
+# %%
+from camlib.exercises import check_gradcam_weights
+
+check_gradcam_weights(gradcam_weights)
+
+# %% [markdown]
+# 2. **What Grad-CAM leaves out.** For the FlattenNet, the exact contribution of each
+#    position to the score is $\sum_k w^c_{k,x,y} f_k(x,y)$ (with `template` from above).
+#    Compute this map for a few test images of Grad-CAM's worst class, check that its sum
+#    plus the bias is the logit, and compare it with the Grad-CAM map. Where do they differ?
+# 3. **Grad-CAM deeper inside.** CAM only reads the last feature maps; Grad-CAM can use any
+#    layer. Compute `camlib.gradcam` for "palace" with `target_layer=model.features[11]`
+#    (14 x 14 maps) and with `model.features[5]` (28 x 28), and show them over the photo
+#    next to the 7 x 7 map. What do you gain in resolution, and what do you lose?
