@@ -125,7 +125,7 @@ print("true box:         ", tuple(true_box))
 # The four steps in one picture. In the third panel each component has its own colour and
 # its size in pixels; in the last, the CAM box (green) and the true box (white).
 
-# %%
+# %% mystnb={"image": {"alt": "Four panels for one test image: its CAM over the image, the mask of pixels at or above 20 percent of the maximum, the connected components labelled with their sizes, and the chosen CAM box next to the true box"}}
 image = test_images[i].permute(1, 2, 0).numpy()
 fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
 axes[0].imshow(camlib.overlay(image, cam_map))
@@ -270,7 +270,7 @@ print("validation accuracy by threshold:")
 print("  " + "  ".join(f"{t:.2f}: {100 * a:.1f}" for t, a in val_acc.items()))
 print(f"best threshold on validation: {best_t:.2f} ({pct(val_acc[best_t])})")
 
-# %%
+# %% mystnb={"image": {"alt": "Line plot of localization accuracy on the validation split against the box threshold, with the paper's 0.2, the best threshold and the best centred box marked"}}
 fig, ax = plt.subplots(figsize=(6, 3.6))
 ax.plot(list(val_acc), [100 * a for a in val_acc.values()], "o-", label="CAM, validation")
 ax.axvline(0.2, color="gray", ls="--", label="paper's threshold 0.2")
@@ -301,7 +301,7 @@ print(f"area of CAM box / area of true box at {best_t:.2f}: median {np.median(ra
 # Boxes at both thresholds on the first few test images: green at 0.2, yellow at the
 # chosen threshold, white the truth, with each box's IoU.
 
-# %%
+# %% mystnb={"image": {"alt": "Six test images with their true boxes in white, the CAM boxes at threshold 0.2 in green and at the chosen threshold in yellow, each titled with both IoUs"}}
 fig, axes = plt.subplots(1, 6, figsize=(13, 2.8))
 for k, ax in enumerate(axes):
     ax.imshow(test_images[k].permute(1, 2, 0))
@@ -392,7 +392,7 @@ for c, t in settings:
 c, t, s = max(((c, t, s) for c, t in settings for s in sizes), key=lambda k: by_size[k[2]][k[0], k[1]])
 print(f"best of all: {pct(by_size[s][c, t])}, {c} class, threshold {t:.2f}, input {s} px")
 
-# %%
+# %% mystnb={"image": {"alt": "Two line plots against input size: localization accuracy for the predicted and the true class at two thresholds, and classification accuracy"}}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
 for (c, t), style in zip([("predicted", 0.2), ("predicted", best_t), ("true", 0.2), ("true", best_t)],
                          ["o-", "s-", "o--", "s--"]):
@@ -436,7 +436,7 @@ for name, loc in found.items():
     print(f"{name:>10s}: {loc.label:<14s} {100 * loc.prob:5.1f} %  box {loc.box} "
           f"covers {area(loc.box) / (h * w):4.0%} of the {w} x {h} photo")
 
-# %%
+# %% mystnb={"image": {"alt": "The five sample photos with the heat map of their top class and the CAM box in green, each titled with the class and its probability"}}
 fig, axes = plt.subplots(1, len(photos), figsize=(3 * len(photos), 3.4))
 for ax, (name, loc) in zip(axes, found.items()):
     ax.imshow(camlib.overlay(photos[name], loc.cam, alpha=0.4))
@@ -451,7 +451,8 @@ plt.show()
 # the photo each box covers is printed above). Where the evidence spreads over a large
 # region, the box grows with it, up to the photo's edges. Without true boxes we cannot
 # score these boxes, which is exactly why this chapter measured on synthetic images.
-#
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. **The box rule.** Write `cam_box(cam, threshold)` that takes one map as a numpy array
