@@ -488,3 +488,12 @@ def test_guide_covers_every_chapter_and_links_only_existing_pages():
         assert f"chapters/{chapter}" in goals, f"the guide's learning goals miss {chapter}"
     for notes in asg.NOTES.values():
         assert notes.minutes > 0 and notes.hint and notes.mistakes
+
+
+def test_guide_shows_a_stub_as_generated():
+    text = GUIDE.read_text(encoding="utf-8")
+    shown = re.search(r"```python\n(# Exercise .*?)```", text, re.S).group(1)
+    name = re.search(r"^def (\w+)\(", shown, re.M).group(1)
+    chapter, ex = next((c, e) for c, e in EXERCISES if e.name == name)
+    source = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4).cells[ex.cell].source
+    assert asg.stub_source(source, ex)[0] == shown, "update the stub shown in book/instructor_guide.md"
