@@ -10,7 +10,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
 
-.PHONY: install book test unit nbval site notebooks clean
+.PHONY: install book test unit nbval site notebooks assignments grade clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,6 +52,16 @@ site: $(STAMP)
 # Re-execute every chapter in a fresh kernel and store its outputs (what nbval compares against).
 notebooks: $(STAMP)
 	$(PY) tools/execute_notebooks.py $(CHAPTERS)
+
+# Classroom: the student edition (generated from the chapters) and the grader; see book/instructor_guide.md.
+SUBMISSIONS ?= assignments/submissions
+GRADES      ?= assignments/grades.csv
+
+assignments: $(STAMP)
+	$(PY) -m camlib.assignments generate --out assignments/student
+
+grade: $(STAMP)
+	$(PY) -m camlib.assignments grade $(SUBMISSIONS) --out $(GRADES) --timeout 300
 
 clean:
 	rm -rf _build

@@ -311,6 +311,11 @@ def head_params(n_ch, h, w, num_classes):
 from camlib.exercises import check_head_params
 
 check_head_params(head_params)
+
+# %% [markdown]
+# Your function on this chapter's own data:
+
+# %%
 print("matches this chapter's modules:",
       head_params(n_ch, H, W, num_classes) == (camlib.count_params(flat_net.fc), camlib.count_params(gap_net.fc)))
 
@@ -329,6 +334,11 @@ def gap_head(features, weight, bias):
 from camlib.exercises import check_gap_head
 
 check_gap_head(gap_head)
+
+# %% [markdown]
+# Your function on this chapter's own data:
+
+# %%
 with torch.no_grad():
     feats = gap_net.features(test_images[:4].to(device))
     print("matches GAPNet's own head:", torch.allclose(gap_head(feats, gap_net.fc.weight, gap_net.fc.bias),
