@@ -6,6 +6,9 @@ VENV    ?= .venv
 # The ipywidgets 8 HTML manager the site serves itself (no CDN); fetched from the npm registry at build time.
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
 WIDGETS_JS   := book/_static/widgets/embed.js
+# MathJax 3 for the formulas, also served by the site itself.
+MATHJAX      := mathjax@3.2.2
+MATHJAX_JS   := book/_static/mathjax/tex-mml-chtml.js
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
@@ -28,7 +31,12 @@ $(WIDGETS_JS):
 	cp _build/npm/package/dist/*.woff* _build/npm/package/dist/*.ttf _build/npm/package/dist/*.eot \
 		_build/npm/package/dist/*.svg book/_static/widgets/
 
-book: $(STAMP) $(WIDGETS_JS)
+$(MATHJAX_JS):
+	rm -rf _build/npm-mj && mkdir -p _build/npm-mj book/_static
+	cd _build/npm-mj && npm pack --silent $(MATHJAX) > /dev/null && tar xzf *.tgz
+	rm -rf book/_static/mathjax && cp -r _build/npm-mj/package/es5 book/_static/mathjax
+
+book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
 	rm -rf _build/html _build/.doctrees
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --builder html
 
