@@ -93,6 +93,7 @@ class CAM:
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._features: Tensor | None = None
         self._fc_input: Tensor | None = None
+        self._in_channels: int | None = None
         self._active = False
 
     # -- hooks -------------------------------------------------------------------------
@@ -189,12 +190,17 @@ class CAM:
         if x.ndim != 4:
             hint = " (for one image use x.unsqueeze(0))" if x.ndim == 3 else ""
             raise ValueError(f"expected a batch [B, C, H, W], got a tensor of shape {tuple(x.shape)}{hint}")
-        conv = next((m for m in self.model.modules() if isinstance(m, nn.Conv2d)), None)
-        if conv is not None and x.shape[1] != conv.in_channels:
-            raise ValueError(f"the model's first convolution takes {conv.in_channels} channels, got an input with "
+        if self._in_channels is None:  # looked up once: walking the modules every call costs time on a GPU
+            conv = next((m for m in self.model.modules() if isinstance(m, nn.Conv2d)), None)
+            self._in_channels = conv.in_channels if conv is not None else -1
+        if self._in_channels > 0 and x.shape[1] != self._in_channels:
+            raise ValueError(f"the model's first convolution takes {self._in_channels} channels, got an input with "
                              f"{x.shape[1]} ([B, C, H, W] = {tuple(x.shape)}); convert the image to RGB")
         if not x.is_floating_point():
             raise TypeError(f"expected a float tensor, got {x.dtype}; scale uint8 images to floats first")
+
+    @staticmethod
+    def _check_finite(x: Tensor) -> None:
         if not torch.isfinite(x).all():
             raise ValueError("the input holds NaN or infinite values; check the image loading and normalisation")
 
@@ -210,18 +216,23 @@ class CAM:
         self._check_input(x)
         self._check_classes(class_idx)
         was_training = self.model.training
-        self.model.eval()
+        if was_training:  # (each switch walks every module)
+            self.model.eval()
         try:
-            if self.target_layer is None:
+            if self.target_layer is None:  # the first call: check the input before looking for the layer
+                self._check_finite(x)
                 logits = self._forward_and_find_layer(x)
             else:
                 logits = self.model(x)
+            self._check_finite(x)  # after the forward pass: reading a flag from a GPU waits for the
+            # work queued before it, and a wait before the forward pass would leave the GPU idle
             feats = self._features
             if feats is None or feats.ndim != 4 or feats.shape[1] != self.fc.in_features:
                 got = None if feats is None else tuple(feats.shape)
                 raise ValueError(f"the target layer must output [B, {self.fc.in_features}, h, w] feature maps, got {got}")
         finally:
-            self.model.train(was_training)
+            if was_training:
+                self.model.train()
             self._features = self._fc_input = None
         idx = self._class_indices(class_idx, logits, topk)
         weights = self.fc.weight[idx]  # [B, K, C]: row w^c of each chosen class
