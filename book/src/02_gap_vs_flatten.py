@@ -135,8 +135,9 @@ plt.show()
 # ## Training both, side by side
 #
 # Both networks are trained with the same loop (`camlib.train`: AdamW, a one-cycle
-# learning rate, random flips, 8 epochs) on the same training split. Training happens once;
-# later runs load the saved weights. `camlib.book_gapnet` is the GAPNet every chapter
+# learning rate, random flips, 8 epochs) on the same training split, on the CPU even when
+# there is a GPU (there the seeded loop is deterministic, so you get the numbers printed here).
+# Training happens once; later runs load the saved weights. `camlib.book_gapnet` is the GAPNet every chapter
 # shares; the FlattenNet goes through the same cache with `camlib.load_or_train`.
 
 # %%
