@@ -17,8 +17,8 @@ from .cam import CAM, CAMResult
 from .data import CLASSES, book_split, load_image, sample_images, synthetic
 from .device import default_device
 from .gradcam import gradcam
-from .localize import (Localization, box_accuracy, boxes_from_maps, cam_boxes, cam_maps, cam_to_box, centre_box, iou,
-                       localize, normalize, peak_in_box, upsample)
+from .localize import (Localization, box_accuracy, boxes_from_maps, cam_boxes, cam_maps, cam_to_box, cam_to_boxes,
+                       centre_box, iou, localize, normalize, peak_in_box, upsample)
 from .models import FlattenNet, GAPNet, count_params
 from .pretrained import Pretrained, load_pretrained
 from .train import book_gapnet, evaluate, load_or_train, predict, train
@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CAM", "CAMResult", "CLASSES", "FlattenNet", "GAPNet", "Localization", "Pretrained", "book_gapnet",
-    "book_split", "box_accuracy", "boxes_from_maps", "cam_boxes", "cam_maps", "cam_to_box", "centre_box", "count_params", "data",
+    "book_split", "box_accuracy", "boxes_from_maps", "cam_boxes", "cam_maps", "cam_to_box", "cam_to_boxes", "centre_box", "count_params", "data",
     "default_device", "draw_box", "evaluate", "gradcam", "iou", "load_image", "load_or_train", "load_pretrained",
     "localize", "normalize", "overlay", "peak_in_box", "predict", "sample_images", "show_cams", "synthetic", "train", "upsample",
 ]

@@ -89,10 +89,117 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def cam_to_boxes(maps: Tensor, threshold: float = 0.2) -> Tensor:
+    """:func:`cam_to_box` on every map of ``maps`` [..., H, W] at once: boxes [..., 4] (int64, maps' device).
+
+    The same boxes as ``cam_to_box`` map by map, without a Python loop over the maps. On the
+    CPU the whole stack is labelled by one ``scipy.ndimage.label`` call (the fastest there);
+    on a GPU the maps stay there and are labelled by tensor ops (see :func:`_boxes_torch`).
+    """
+    if not isinstance(maps, Tensor) or maps.ndim < 2:
+        raise ValueError(f"expected maps as a tensor [..., H, W], got {getattr(maps, 'shape', type(maps))}")
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold is a fraction of the maximum, in [0, 1], got {threshold}")
+    h, w = maps.shape[-2:]
+    flat = maps.detach().float().reshape(-1, h, w)
+    if not torch.isfinite(flat).all():
+        raise ValueError("the maps hold NaN or infinite values")
+    if flat.device.type == "cpu" or len(flat) == 0:
+        boxes = torch.from_numpy(_boxes_scipy(flat.cpu().numpy(), threshold)).to(flat.device)
+    else:  # in chunks of about 4M pixels, to bound the memory of the labels and counts
+        boxes = torch.cat([_boxes_torch(c, threshold) for c in flat.split(max(1, 2**22 // (h * w)))])
+    return boxes.reshape(tuple(maps.shape[:-2]) + (4,))
+
+
+def _boxes_scipy(maps: np.ndarray, threshold: float) -> np.ndarray:
+    """cam_to_box's rule on maps [N, H, W] (float32 array), with one scipy labelling: boxes [N, 4] int64."""
+    n, h, w = maps.shape
+    pos = np.maximum(maps, 0)
+    peak = pos.max(axis=(1, 2), keepdims=True) if n else np.zeros((0, 1, 1), np.float32)
+    boxes = np.tile(np.array([0, 0, w, h], dtype=np.int64), (n, 1))  # maps without evidence: the whole image
+    structure = np.zeros((3, 3, 3), dtype=bool)
+    structure[1] = _EIGHT_NEIGHBOURS  # 8-connected within a map, never across maps
+    labels, k = ndimage.label((pos >= threshold * peak) & (peak > 0), structure=structure)
+    if k == 0:
+        return boxes
+    # Blob i has label i + 1; labels are numbered in raster order over the stack, so within
+    # a map a lower label is a blob whose first pixel comes earlier, as in cam_to_box.
+    sizes = np.bincount(labels.ravel(), minlength=k + 1)[1:]
+    slices = ndimage.find_objects(labels)  # per blob: (map, rows, columns) slices
+    image = np.array([s[0].start for s in slices])
+    largest = np.zeros(n, dtype=sizes.dtype)
+    np.maximum.at(largest, image, sizes)
+    # Peaks only matter between equally large blobs (rare): look them up for those alone.
+    tied = sizes == largest[image]
+    tied &= np.bincount(image[tied], minlength=n)[image] > 1
+    peaks = np.zeros(k, dtype=np.float32)
+    for i in np.flatnonzero(tied):
+        peaks[i] = pos[slices[i]][labels[slices[i]] == i + 1].max()
+    order = np.lexsort((np.arange(k), -peaks, -sizes, image))  # per map: largest, then highest peak, then first
+    image = image[order]
+    for i in order[np.r_[True, image[1:] != image[:-1]]]:
+        m, rows, cols = slices[i]
+        boxes[m.start] = (cols.start, rows.start, cols.stop, rows.stop)
+    return boxes
+
+
+def _boxes_torch(maps: Tensor, threshold: float, check_every: int = 3) -> Tensor:
+    """cam_to_box's rule on maps [N, H, W] (float32, any device) with tensor ops only: boxes [N, 4] int64.
+
+    A fixed number of kernel launches per round of labelling, and one host sync every
+    ``check_every`` rounds (a few rounds in all, even for long winding blobs).
+    """
+    n, h, w = maps.shape
+    if h * w > 2**24:
+        raise ValueError(f"maps of {h}x{w} pixels are too large: at most 2**24 pixels, for exact float32 ids")
+    pos = maps.clamp(min=0)
+    peak = pos.amax(dim=(1, 2), keepdim=True)
+    on = ((pos >= threshold * peak) & (peak > 0)).view(n, -1).long()  # 0/1; a float32 comparison, as in cam_to_box
+    ids = torch.arange(1, h * w + 1, device=maps.device)  # 1 + flat pixel index within a map
+    # labels[:, 1 + i] is the label of pixel i: 0 off the mask, else 1 + the index of a pixel
+    # of the same blob (its "parent"). Column 0 always holds 0, so that labels.gather(1, labels)
+    # reads every pixel's parent's label (and 0 off the mask).
+    labels = F.pad(ids * on, (1, 0))
+    # Every round, each pixel (1) hooks its parent onto the largest label in its 3x3
+    # neighbourhood, then (2) jumps twice to its parent's parent. Labels only grow and
+    # always name a pixel of the same blob, so they must settle; and a round changes nothing
+    # only once every pixel of a blob points at the blob's last pixel (its largest id).
+    # Hooking joins whole trees at once and jumping halves their depth, so a blob needs
+    # about log2(its length) rounds, not one round per pixel of its longest path.
+    while True:
+        for _ in range(check_every):
+            before = labels
+            grid = labels[:, 1:].view(n, 1, h, w).float()  # exact: ids <= 2**24
+            largest = F.max_pool2d(grid, 3, stride=1, padding=1).view(n, -1).long() * on
+            labels = labels.scatter_reduce(1, labels[:, 1:], largest, "amax")
+            labels = labels.gather(1, labels)
+            labels = labels.gather(1, labels)
+        if torch.equal(labels, before):  # the last round changed nothing
+            break
+    # Per blob, indexed by its label: size, highest value, first pixel in raster order.
+    label = labels[:, 1:]
+    size = torch.zeros_like(labels).scatter_add_(1, label, on)
+    top = pos.new_zeros(n, h * w + 1).scatter_reduce_(1, label, pos.view(n, -1), "amax")
+    first = torch.full_like(labels, h * w + 1).scatter_reduce_(1, label, ids.expand(n, -1), "amin")
+    # The largest blob, then the highest peak, then the first in raster order (as cam_to_box).
+    best = size == size.amax(dim=1, keepdim=True)
+    top = torch.where(best, top, -1.0)
+    best &= top == top.amax(dim=1, keepdim=True)
+    chosen = torch.where(best, first, h * w + 1).argmin(dim=1, keepdim=True)
+    blob = (label == chosen) | (peak.view(n, 1) <= 0)  # no evidence: the whole image
+    rows, cols = blob.view(n, h, w).any(dim=2), blob.view(n, h, w).any(dim=1)  # [N, H], [N, W]
+    ys, xs = ids[:h], ids[:w]  # 1 + row, 1 + column
+    return torch.stack([torch.where(cols, xs, w + 1).amin(1) - 1, torch.where(rows, ys, h + 1).amin(1) - 1,
+                        torch.where(cols, xs, 0).amax(1), torch.where(rows, ys, 0).amax(1)], dim=1)
+
+
 def boxes_from_maps(maps: Tensor, size: int | tuple[int, int], threshold: float = 0.2) -> list[list[Box]]:
-    """Upsample maps [B, K, h, w] to ``size`` and turn each into a box: B lists of K boxes."""
-    up = normalize(upsample(maps, size))
-    return [[cam_to_box(m, threshold) for m in per_image] for per_image in up]
+    """Upsample maps [B, K, h, w] to ``size`` and turn each into a box: B lists of K boxes.
+
+    All maps at once, on their own device (:func:`cam_to_boxes`); one transfer to the CPU at the end.
+    """
+    boxes = cam_to_boxes(normalize(upsample(maps, size)), threshold)  # [B, K, 4]
+    return [[tuple(b) for b in per_image] for per_image in boxes.tolist()]
 
 
 @dataclass
@@ -176,7 +283,7 @@ def cam_boxes(model, images: Tensor, thresholds: Sequence[float] = (0.2,), class
     """
     _, maps = cam_maps(model, images, class_idx=class_idx, batch_size=batch_size)
     up = normalize(upsample(maps[:, 0], tuple(images.shape[-2:])))
-    return {t: [cam_to_box(m, t) for m in up] for t in thresholds}
+    return {t: [tuple(b) for b in cam_to_boxes(up, t).tolist()] for t in thresholds}
 
 
 def peak_in_box(maps: Tensor, boxes: Tensor) -> Tensor:

@@ -109,3 +109,98 @@ def test_peak_in_box():
     maps[1, 9, 9] = 1.0
     boxes = torch.tensor([[3, 2, 4, 3], [0, 0, 9, 9]])
     assert peak_in_box(maps, boxes).tolist() == [True, False]  # exclusive ends
+
+
+# --- the batched box rule (cam_to_boxes): the same boxes as cam_to_box, map by map ---
+
+def _assert_same_as_cam_to_box(maps, threshold=0.2, every_round=True):
+    """Both batched paths (scipy on the stack; tensor ops, as on a GPU) give cam_to_box's boxes on maps [N, H, W]."""
+    from camlib.localize import _boxes_torch, cam_to_boxes
+
+    maps = torch.as_tensor(np.asarray(maps, dtype=np.float32))
+    ref = [cam_to_box(m, threshold) for m in maps]
+    paths = {"scipy": cam_to_boxes(maps, threshold), "torch": _boxes_torch(maps, threshold)}
+    if every_round:  # checking for convergence after every round of labelling
+        paths["torch, check_every=1"] = _boxes_torch(maps, threshold, check_every=1)
+    for name, boxes in paths.items():
+        assert boxes.dtype == torch.int64 and boxes.shape == (len(maps), 4), name
+        got = [tuple(b) for b in boxes.tolist()]
+        bad = [i for i, (g, r) in enumerate(zip(got, ref)) if g != r]
+        assert not bad, f"{name}: map {bad[0]} gives {got[bad[0]]}, cam_to_box {ref[bad[0]]}"
+    return ref
+
+
+@pytest.mark.parametrize("size, n", [(64, 100), (224, 12)])
+def test_batched_boxes_equal_cam_to_box_on_random_smooth_maps(size, n):
+    g = torch.Generator().manual_seed(size)
+    for small in (3, 7, 14):  # coarse maps: one or two big blobs; finer ones: many small blobs
+        raw = torch.randn(n, small, small, generator=g) * torch.rand(n, 1, 1, generator=g) * 5  # not normalised
+        up = upsample(raw, size)
+        for t in (0.0, 0.2, 0.37, 0.8):
+            _assert_same_as_cam_to_box(up, t, every_round=False)
+
+
+def _boustrophedon(h, w):
+    """A one-pixel-wide snake over an h x w box (h odd): full even rows joined at alternate ends."""
+    snake = np.zeros((h, w), dtype=np.float32)
+    snake[::2] = 1.0
+    snake[1::4, -1] = snake[3::4, 0] = 1.0
+    return snake
+
+
+def test_batched_boxes_follow_a_snake_to_its_end():
+    # A snake of 21 * 40 + 20 = 860 pixels, joined only end to end (a path of 860 steps), above a
+    # solid 20 x 40 = 800-pixel block: the snake wins only if it is labelled as one blob.
+    cam = np.zeros((64, 64), dtype=np.float32)
+    cam[:41, :40] = _boustrophedon(41, 40)
+    cam[44:64, :40] = 0.9
+    vertical = np.ascontiguousarray(cam.T)
+    assert _assert_same_as_cam_to_box(np.stack([cam, vertical])) == [(0, 0, 40, 41), (0, 0, 41, 40)]
+
+
+def test_batched_boxes_edge_cases():
+    maps = np.zeros((9, 10, 20), dtype=np.float32)
+    maps[0] = 0.3                                          # flat: one blob, the whole image
+    maps[1] = -1.0                                         # all negative: no evidence, the whole image
+    # maps[2] stays all zero: the whole image
+    maps[3, 0:3, 17:20] = 1.0                              # maximum on the border (a corner)
+    maps[4, 1:4, 1:4], maps[4, 6:9, 14:17] = 0.8, 1.0      # equal sizes: the higher peak wins
+    maps[5, 6:9, 1:4], maps[5, 1:4, 14:17] = 1.0, 1.0      # full tie: the first in raster order
+    maps[6, 5, 7] = 2.0                                    # a single pixel
+    maps[7, 2, 3], maps[7, 8, 1] = 0.5, 0.6                # two single pixels: the higher
+    maps[8] = -1.0                                         # negatives count as zero
+    maps[8, 3:5, 3:5] = 2.0
+    assert _assert_same_as_cam_to_box(maps) == [
+        (0, 0, 20, 10), (0, 0, 20, 10), (0, 0, 20, 10), (17, 0, 20, 3), (14, 6, 17, 9), (14, 1, 17, 4),
+        (7, 5, 8, 6), (1, 8, 2, 9), (3, 3, 5, 5)]
+    for i in range(len(maps)):  # a batch of one, each on its own
+        _assert_same_as_cam_to_box(maps[i:i + 1])
+
+
+def test_cam_to_boxes_shapes_and_errors():
+    from camlib.localize import cam_to_boxes
+
+    maps = torch.zeros(2, 3, 6, 5)
+    maps[1, 2, 1:3, 2] = 1.0
+    boxes = cam_to_boxes(maps)
+    assert boxes.shape == (2, 3, 4) and boxes[1, 2].tolist() == [2, 1, 3, 3] and boxes[0, 0].tolist() == [0, 0, 5, 6]
+    assert cam_to_boxes(maps[1, 2]).tolist() == [2, 1, 3, 3]  # one map [H, W] -> one box [4]
+    assert cam_to_boxes(torch.zeros(0, 6, 5)).shape == (0, 4)
+    with pytest.raises(ValueError, match="NaN"):
+        cam_to_boxes(torch.full((2, 5, 5), float("nan")))
+    with pytest.raises(ValueError, match="threshold"):
+        cam_to_boxes(maps, threshold=20)
+
+
+def test_boxes_from_maps_keeps_its_nested_lists_of_int_tuples():
+    from camlib import boxes_from_maps
+
+    maps = torch.randn(3, 2, 7, 7, generator=torch.Generator().manual_seed(1))
+    maps[1, 0] = -1.0  # no evidence: the whole image
+    boxes = boxes_from_maps(maps, 56)
+    up = normalize(upsample(maps, 56))
+    assert boxes == [[cam_to_box(m) for m in per_image] for per_image in up]
+    assert isinstance(boxes, list) and len(boxes) == 3 and all(isinstance(b, list) and len(b) == 2 for b in boxes)
+    assert all(isinstance(box, tuple) and len(box) == 4 and all(type(v) is int for v in box)
+               for per_image in boxes for box in per_image)
+    assert boxes[1][0] == (0, 0, 56, 56)
