@@ -94,36 +94,32 @@ def _cache_key(model: nn.Module, images: Tensor, labels: Tensor, settings: dict)
 
 
 def load_or_train(model: nn.Module, images: Tensor, labels: Tensor, cache_dir: str | None = None,
-                  device: torch.device | str | None = None, train_device: torch.device | str = "cpu",
-                  **settings) -> nn.Module:
+                  device: torch.device | str | None = None, **settings) -> nn.Module:
     """Train ``model`` with :func:`train` once, and reuse the weights on later calls.
 
     The weights are saved under ``cache_dir`` (default ``$CAMLIB_CACHE`` or
     ``~/.cache/camlib``) in a file named after a hash of the training code, the model, the
-    data, the settings and ``train_device``, so a change to any of them trains afresh.
-
-    Training runs on ``train_device``, the CPU by default even when ``device`` is a GPU: on
-    the CPU the seeded loop is deterministic, so a reader with a GPU gets the weights (and the
-    numbers) of the stored chapters, while GPU kernels do not promise the same bits from run to
-    run. Pass ``train_device="cuda"`` to train faster on a GPU, with weights of its own.
-    Returns the model in eval mode on ``device`` (default :func:`camlib.default_device`).
+    data, the settings and the kind of device, so a change to any of them trains afresh.
+    Training runs on ``device`` (default :func:`camlib.default_device`). The seeded loop gives
+    the same weights on every run of one machine; another processor or a GPU rounds
+    differently and trains a slightly different network, hence the device in the file name.
+    Returns the model in eval mode on ``device``.
     """
     import os
     import tempfile
     from pathlib import Path
 
     folder = Path(cache_dir or os.environ.get("CAMLIB_CACHE") or Path.home() / ".cache" / "camlib")
-    train_device = torch.device(train_device)
-    key_settings = {k: v for k, v in settings.items() if k != "progress"}
-    if train_device.type != "cpu":  # CPU-trained files keep the key they always had
-        key_settings["train_device"] = train_device.type
-    path = folder / f"{type(model).__name__.lower()}-{_cache_key(model, images, labels, key_settings)}.pt"
     device = torch.device(device) if device is not None else default_device()
+    key_settings = {k: v for k, v in settings.items() if k != "progress"}
+    if device.type != "cpu":  # CPU-trained files keep the key they always had
+        key_settings["trained_on"] = device.type
+    path = folder / f"{type(model).__name__.lower()}-{_cache_key(model, images, labels, key_settings)}.pt"
     if path.is_file():
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         print(f"loaded the trained weights from {path}")
         return model.to(device).eval()
-    train(model, images, labels, device=train_device, **settings)
+    train(model, images, labels, device=device, **settings)
     folder.mkdir(parents=True, exist_ok=True)
     # write to a temporary file of this process, then rename: concurrent runs never see half a file
     with tempfile.NamedTemporaryFile(dir=folder, prefix=path.stem, suffix=".tmp", delete=False) as tmp:

@@ -135,9 +135,10 @@ plt.show()
 # ## Training both, side by side
 #
 # Both networks are trained with the same loop (`camlib.train`: AdamW, a one-cycle
-# learning rate, random flips, 8 epochs) on the same training split, on the CPU even when
-# there is a GPU (there the seeded loop is deterministic, so you get the numbers printed here).
-# Training happens once; later runs load the saved weights. `camlib.book_gapnet` is the GAPNet every chapter
+# learning rate, random flips, 8 epochs) on the same training split. Training happens once;
+# later runs load the saved weights. (Training is seeded, so your machine gives the same
+# networks every time; another processor or a GPU may give networks that differ in the last
+# digits of the numbers below.) `camlib.book_gapnet` is the GAPNet every chapter
 # shares; the FlattenNet goes through the same cache with `camlib.load_or_train`.
 
 # %%
