@@ -224,8 +224,6 @@ class CAM:
                 logits = self._forward_and_find_layer(x)
             else:
                 logits = self.model(x)
-            self._check_finite(x)  # after the forward pass: reading a flag from a GPU waits for the
-            # work queued before it, and a wait before the forward pass would leave the GPU idle
             feats = self._features
             if feats is None or feats.ndim != 4 or feats.shape[1] != self.fc.in_features:
                 got = None if feats is None else tuple(feats.shape)
@@ -238,4 +236,7 @@ class CAM:
         weights = self.fc.weight[idx]  # [B, K, C]: row w^c of each chosen class
         maps = torch.einsum("bkc,bchw->bkhw", weights, feats)
         probs = logits.softmax(dim=1).gather(1, idx)
+        # Checked last: reading a flag from a GPU waits for all the work queued before it, so
+        # here it costs nothing, while a check before the forward pass would leave the GPU idle.
+        self._check_finite(x)
         return CAMResult(logits=logits, probs=probs, class_idx=idx, maps=maps, features=feats)
