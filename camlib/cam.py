@@ -201,7 +201,8 @@ class CAM:
 
     @staticmethod
     def _check_finite(x: Tensor) -> None:
-        if not torch.isfinite(x).all():
+        # A NaN or an infinity makes the sum non-finite: one cheap pass; the exact test only then.
+        if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
             raise ValueError("the input holds NaN or infinite values; check the image loading and normalisation")
 
     @torch.no_grad()  # not inference_mode: readers add maps to fc.bias, an autograd leaf
