@@ -13,7 +13,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
 
-.PHONY: install book test unit nbval site notebooks assignments grade clean
+.PHONY: install book test unit nbval site notebooks assignments grade bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -70,6 +70,18 @@ assignments: $(STAMP)
 
 grade: $(STAMP)
 	$(PY) -m camlib.assignments grade $(SUBMISSIONS) --out $(GRADES) --timeout 300
+
+# The benchmarks of the book's appendix (not part of `make test`). torchcam and grad-cam are
+# development requirements of this target only. On a GPU: make bench BENCH_ARGS="--device cuda".
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_ARGS  ?=
+
+$(BENCH_STAMP): requirements-bench.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build

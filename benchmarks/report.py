@@ -1,0 +1,253 @@
+"""Tables (markdown) and plots from a saved results file; used by run.py and by book/benchmarks.md.
+
+Nothing here measures anything: every function reads the dictionary that run.py saved.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LATEST = ROOT / "benchmarks" / "results" / "latest.json"
+
+LABELS = {
+    "forward": "(a) forward pass",
+    "camlib_top1": "(b) camlib.CAM top-1",
+    "camlib_top5": "(b) camlib.CAM top-5",
+    "torchcam_top1": "(c) torchcam CAM top-1",
+    "torchcam_top5": "(c) torchcam CAM top-5",
+    "gradcam_top1": "(d) pytorch-grad-cam GradCAM top-1",
+    "gradcam_top5": "(d) pytorch-grad-cam GradCAM top-5",
+    "camlib_boxes": "camlib.CAM top-1 + a box per image",
+}
+MODEL_LABELS = {"resnet18": "ResNet-18", "resnet50": "ResNet-50", "efficientnet_lite0": "EfficientNet-Lite0"}
+LOC_LABELS = {"cam_pred": "CAM (predicted class)", "cam_true": "CAM (true class)",
+              "gradcam_pred": "Grad-CAM (predicted class)", "centre": "centred box", "whole": "whole image"}
+
+
+def load(path: str | Path | None = None) -> dict:
+    return json.loads(Path(path or LATEST).read_text())
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _ms(r: dict) -> dict[tuple[str, int, str], float]:
+    return {(row["model"], row["batch"], row["method"]): row["median_ms"] for row in r["speed"]["rows"]}
+
+
+def _samples(r: dict) -> dict[tuple[str, int, str], list[float]]:
+    return {(row["model"], row["batch"], row["method"]): row["samples_ms"] for row in r["speed"]["rows"]}
+
+
+def ratio(r: dict, model: str, batch: int, method: str, base: str = "forward") -> float | None:
+    """Median over the timing rounds of time(method) / time(base) in the same round.
+
+    Every round times each method once, back to back, so a ratio within a round compares
+    calls made under the same load; the median of those ratios resists a busy machine better
+    than a ratio of two medians taken from different rounds.
+    """
+    import statistics
+
+    s = _samples(r)
+    a, b = s.get((model, batch, method)), s.get((model, batch, base))
+    if not a or not b:
+        return None
+    return statistics.median(x / y for x, y in zip(a, b))
+
+
+def _fmt_ms(ms: float) -> str:
+    return f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
+
+
+# -- header -----------------------------------------------------------------------------------
+def machine_md(r: dict) -> str:
+    m, s = r["machine"], r["settings"]
+    device = m["device_name"] if m["device"] == "cpu" else f"{m['device_name']} ({m['device']})"
+    lines = [
+        f"Run of {r['date']} (UTC), `{r['command']}`.",
+        f"Machine: {m['cpu']}, {m['usable_cpus']} usable CPU cores ({m['logical_cpus']} logical), "
+        f"{m['memory_gib']:.0f} GiB RAM; device {device}; torch {m['torch']} with {s['threads']} threads, "
+        f"torchvision {m['torchvision']}, torchcam {m['torchcam']}, grad-cam {m['grad_cam']}, Python {m['python']}; "
+        f"load average {m['load_avg_start'][0]:.2f} at the start, {m['load_avg_end'][0]:.2f} at the end.",
+        f"Timing: median of {s['repeats']} timed calls after {s['warmup']} warm-up calls per method"
+        + (" (a **quick** run: few repeats, numbers are rough)" if s["quick"] else "")
+        + ("; glibc's malloc keeps freed memory for reuse" if s.get("malloc_keeps_freed_memory") else "") + ".",
+    ]
+    return "\n\n".join(lines)
+
+
+# -- speed --------------------------------------------------------------------------------------
+def speed_md(r: dict, model: str) -> str:
+    ms = _ms(r)
+    batches = r["speed"]["batch_sizes"]
+    header = ["method"] + [f"{h} B={b}" for b in batches for h in ("ms", "x (a)")]
+    rows = []
+    for method in LABELS:
+        row = [LABELS[method]]
+        for b in batches:
+            v, q = ms.get((model, b, method)), ratio(r, model, b, method)
+            row += [_fmt_ms(v), f"{q:.2f}"] if v is not None and q is not None else ["-", "-"]
+        rows.append(row)
+    info = r["speed"]["models"][model]
+    return (f"**{MODEL_LABELS[model]}** ({info['params_m']} M parameters, {info['weights']} weights, maps from "
+            f"`{info['target_layer']}`; input {r['speed']['image_size']} px)\n\n" + table(header, rows))
+
+
+def targets(r: dict) -> list[dict]:
+    """The issue's targets for camlib, each with its measured value and whether it is met."""
+    if not r.get("speed"):
+        return []
+    batches = r["speed"]["batch_sizes"]
+    out = []
+    for model in r["speed"]["models"]:
+        name = MODEL_LABELS[model]
+        if 8 in batches:
+            q = ratio(r, model, 8, "camlib_top5")
+            out.append({"target": "camlib top-5 maps (upsampled) <= 1.05 x forward pass, batch 8", "model": name,
+                        "value": f"{q:.3f} x", "met": q <= 1.05})
+        worst, wb = max((ratio(r, model, b, "camlib_top5", "torchcam_top5"), b) for b in batches)
+        out.append({"target": "camlib top-5 <= torchcam top-5 (same work), every batch size", "model": name,
+                    "value": f"{worst:.3f} x (worst, B={wb})", "met": worst <= 1.0})
+        least, lb = min((ratio(r, model, b, "gradcam_top5", "camlib_top5"), b) for b in batches)
+        out.append({"target": "camlib top-5 >= 10 x faster than pytorch-grad-cam GradCAM top-5, every batch size",
+                    "model": name, "value": f"{least:.1f} x (least, B={lb})", "met": least >= 10})
+        if 32 in batches:
+            q = 1 / ratio(r, model, 32, "camlib_boxes")
+            out.append({"target": "top-1 maps + a box for each of 32 images >= 0.90 x forward throughput, batch 32",
+                        "model": name, "value": f"{q:.3f} x", "met": q >= 0.90})
+    return out
+
+
+def targets_md(r: dict) -> str:
+    rows = [[t["target"], t["model"], t["value"], "met" if t["met"] else "**not met**"] for t in targets(r)]
+    return table(["target", "model", "measured", "met"], rows) if rows else "(speed not measured in this run)"
+
+
+# -- memory, agreement ---------------------------------------------------------------------------
+def memory_md(r: dict) -> str:
+    mem = r["memory"]
+    models = list(dict.fromkeys(row["model"] for row in mem["rows"]))
+    methods = list(dict.fromkeys(row["method"] for row in mem["rows"]))
+    peak = {(row["model"], row["method"]): row.get("peak_mb") for row in mem["rows"]}
+    rows = [[LABELS[m]] + [("-" if peak[(mo, m)] is None else f"{peak[(mo, m)]:.0f}") for mo in models] for m in methods]
+    return (f"Peak memory at batch {mem['batch']}, MiB: {mem['what']}.\n\n"
+            + table(["method"] + [MODEL_LABELS[mo] for mo in models], rows))
+
+
+def agreement_md(r: dict) -> str:
+    a = r["agreement"]
+    rows = [[MODEL_LABELS[row["model"]], row["pair"], row["maps"], f"{row['max_abs_diff']:.1e}",
+             f"{row['min_corr']:.6f}", "met" if row["ok"] else "**not met**"] for row in a["rows"]]
+    return (f"Agreement of the maps: {a['what']}\n\n"
+            + table(["model", "pair", "maps", "max abs diff", "min correlation", f"<= {a['tolerance']:g}"], rows))
+
+
+# -- localization -----------------------------------------------------------------------------------
+def localization_md(r: dict) -> str:
+    loc = r["localization"]
+    test = loc["test"]
+    rows = [[t] + [f"{100 * test[k][str(t)]:.1f}%" for k in ("cam_pred", "cam_true", "gradcam_pred")]
+            for t in loc["thresholds"]]
+    per_thr = table(["threshold (fraction of the map's max)"] + [LOC_LABELS[k] for k in ("cam_pred", "cam_true", "gradcam_pred")],
+                    rows)
+    centre = table(["centred box, fraction of each side"] + [str(f) for f in loc["fractions"]],
+                   [["accuracy"] + [f"{100 * test['centre'][str(f)]:.1f}%" for f in loc["fractions"]]])
+    chosen = loc["chosen_on_valid"]
+    rows = [[LOC_LABELS[k], "-" if c["param"] is None else c["param"], f"{100 * c['valid']:.1f}%", f"{100 * c['test']:.1f}%"]
+            for k, c in chosen.items()]
+    summary = table(["method", "parameter chosen on valid", "valid", "test"], rows)
+    return (f"Localization accuracy (IoU >= 0.5 with the true box) of the book's GAPNet on the synthetic test split "
+            f"({loc['n_test']} images of {loc['image_size']} px; classification accuracy "
+            f"{100 * loc['classification_accuracy']:.1f}%), by threshold:\n\n{per_thr}\n\n"
+            f"Baselines that look at nothing: the whole image, {100 * test['whole']:.1f}%; the centred box:\n\n{centre}\n\n"
+            f"Each method with its one parameter (threshold or fraction) chosen on the validation split "
+            f"({loc['n_valid']} images):\n\n{summary}\n\n"
+            f"CAM and Grad-CAM give the same box on {100 * loc['same_boxes_cam_gradcam']:.1f}% of the test images at "
+            f"threshold 0.2 (for a GAP network Grad-CAM is CAM divided by h x w); boxes cost "
+            f"{loc['cam_boxes_ms_per_image']:.2f} ms per image and threshold with CAM, "
+            f"{loc['gradcam_boxes_ms_per_image']:.2f} ms with Grad-CAM.")
+
+
+def book_md(r: dict) -> str:
+    b = r["book"]
+    rows = [[c["chapter"], f"{c['seconds']:.1f}", "ok" if c["ok"] else f"**failed**: {c.get('error', '')}"]
+            for c in b["chapters"]]
+    rows.append(["**total**", f"**{b['total_s']:.1f}**", ""])
+    return (f"Wall time to execute each chapter in a fresh kernel (nbclient, kernel start included), with the book's "
+            f"trained GAPNet already in camlib's cache (getting it took {b['gapnet_seconds']:.1f} s before the chapters "
+            f"ran; on a fresh machine, training it once takes about 40 s more).\n\n"
+            + table(["chapter", "seconds", "status"], rows))
+
+
+def all_md(r: dict) -> str:
+    """Everything, as printed by run.py."""
+    parts = ["# Benchmark results", machine_md(r)]
+    if r.get("speed"):
+        parts += ["## Targets", targets_md(r),
+                  "## Speed (ms per batch: median; x (a): median over rounds of the ratio to the forward pass)"]
+        parts += [speed_md(r, m) for m in r["speed"]["models"]]
+    for key, title, fn in (("memory", "## Peak memory", memory_md), ("agreement", "## Agreement", agreement_md),
+                           ("localization", "## Localization", localization_md), ("book", "## The book's run time", book_md)):
+        parts += [title, fn(r) if r.get(key) else f"(not measured in this run: --skip-{key})"]
+    return "\n\n".join(parts)
+
+
+# -- plots (for the book page) ------------------------------------------------------------------------
+def plot_speed(r: dict):
+    import matplotlib.pyplot as plt
+
+    models = list(r["speed"]["models"])
+    batches = r["speed"]["batch_sizes"]
+    methods = [m for m in LABELS if m != "forward"]
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.8), sharey=True, squeeze=False)
+    width = 0.8 / len(methods)
+    paired = plt.get_cmap("Paired").colors  # light/dark pairs: top-1/top-5 of one library
+    colours = {"camlib_top1": paired[0], "camlib_top5": paired[1], "torchcam_top1": paired[2], "torchcam_top5": paired[3],
+               "gradcam_top1": paired[4], "gradcam_top5": paired[5], "camlib_boxes": paired[9]}
+    for ax, model in zip(axes[0], models):
+        for i, method in enumerate(methods):
+            ratios = [ratio(r, model, b, method) for b in batches]
+            ax.bar([j + (i - (len(methods) - 1) / 2) * width for j in range(len(batches))], ratios, width,
+                   label=LABELS[method], color=colours[method])
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(batches)), [f"B={b}" for b in batches])
+        ax.set_title(MODEL_LABELS[model])
+    axes[0][0].set_ylabel("time / forward pass (a), log scale")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    return fig
+
+
+def plot_localization(r: dict):
+    import matplotlib.pyplot as plt
+
+    loc = r["localization"]
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for key, style in (("cam_pred", "o-"), ("cam_true", "s--"), ("gradcam_pred", "x:")):
+        ax.plot(loc["thresholds"], [100 * loc["test"][key][str(t)] for t in loc["thresholds"]], style, label=LOC_LABELS[key])
+    best_centre = max(loc["test"]["centre"].values())
+    ax.axhline(100 * best_centre, color="grey", ls="-.", label="centred box (best fraction on test)")
+    ax.axhline(100 * loc["test"]["whole"], color="black", ls=":", label="whole image")
+    ax.set_xlabel("threshold (fraction of the map's maximum)")
+    ax.set_ylabel("boxes with IoU >= 0.5 (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_book(r: dict):
+    import matplotlib.pyplot as plt
+
+    chapters = r["book"]["chapters"]
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(chapters) + 1.2))
+    ax.barh([c["chapter"] for c in chapters][::-1], [c["seconds"] for c in chapters][::-1], color="tab:blue")
+    ax.set_xlabel("seconds to execute")
+    ax.set_title(f"total {r['book']['total_s']:.0f} s")
+    fig.tight_layout()
+    return fig
