@@ -203,12 +203,13 @@ def plot_speed(r: dict):
     models = list(r["speed"]["models"])
     batches = r["speed"]["batch_sizes"]
     methods = [m for m in LABELS if m != "forward"]
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.8), sharey=True, squeeze=False)
+    # one network per row, so that the figure stays readable at the width of the book's text
+    fig, axes = plt.subplots(len(models), 1, figsize=(7.5, 2.6 * len(models) + 1.2), sharey=True, squeeze=False)
     width = 0.8 / len(methods)
     paired = plt.get_cmap("Paired").colors  # light/dark pairs: top-1/top-5 of one library
     colours = {"camlib_top1": paired[0], "camlib_top5": paired[1], "torchcam_top1": paired[2], "torchcam_top5": paired[3],
                "gradcam_top1": paired[4], "gradcam_top5": paired[5], "camlib_boxes": paired[9]}
-    for ax, model in zip(axes[0], models):
+    for ax, model in zip(axes[:, 0], models):
         for i, method in enumerate(methods):
             ratios = [ratio(r, model, b, method) for b in batches]
             ax.bar([j + (i - (len(methods) - 1) / 2) * width for j in range(len(batches))], ratios, width,
@@ -217,9 +218,10 @@ def plot_speed(r: dict):
         ax.set_yscale("log")
         ax.set_xticks(range(len(batches)), [f"B={b}" for b in batches])
         ax.set_title(MODEL_LABELS[model])
-    axes[0][0].set_ylabel("time / forward pass (a), log scale")
-    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+        ax.set_ylabel("time / forward (a)")
+    axes[-1][0].set_xlabel("batch size; bars: time of each method / time of the forward pass (log scale)")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 1.1 / (2.6 * len(models) + 1.2), 1, 1))
     return fig
 
 
