@@ -282,7 +282,13 @@ def cam_boxes(model, images: Tensor, thresholds: Sequence[float] = (0.2,), class
     true labels). Returns {threshold: N boxes in the images' pixel coordinates}.
     """
     _, maps = cam_maps(model, images, class_idx=class_idx, batch_size=batch_size)
-    up = normalize(upsample(maps[:, 0], tuple(images.shape[-2:])))
+    return boxes_at_thresholds(maps[:, 0], tuple(images.shape[-2:]), thresholds)
+
+
+def boxes_at_thresholds(maps: Tensor, size: int | tuple[int, int], thresholds: Sequence[float]) -> dict[float, list[Box]]:
+    """Maps [N, h, w] upsampled to ``size`` and normalised once, then boxed at each threshold:
+    {threshold: N boxes}. For any kind of map (CAM, Grad-CAM)."""
+    up = normalize(upsample(maps, size))
     return {t: [tuple(b) for b in cam_to_boxes(up, t).tolist()] for t in thresholds}
 
 
