@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     from benchmarks import book_time, localization, speed  # after sys.path is set
 
-    from benchmarks.speed import keep_freed_memory
-
-    warm_malloc = keep_freed_memory()  # before the measurements: every method runs on reused memory
+    warm_malloc = speed.keep_freed_memory()  # before the measurements: every method runs on reused memory
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda, but torch sees no GPU")
