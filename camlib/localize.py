@@ -7,6 +7,8 @@ last pixel), so ``width = x1 - x0`` and an image of W x H pixels is ``(0, 0, W, 
 """
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -23,14 +25,36 @@ _EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
 
 
 def upsample(maps: Tensor, size: int | tuple[int, int]) -> Tensor:
-    """Bilinear resize of maps [B, K, h, w] (or [K, h, w], or [h, w]) to ``size`` = (H, W) or H = W."""
+    """Bilinear resize of maps [B, K, h, w] (or [K, h, w], or [h, w]) to ``size`` = (H, W) or H = W.
+
+    The same values as ``F.interpolate(..., mode="bilinear", align_corners=False)`` (to float32
+    rounding). Bilinear resizing is separable, so on the CPU small maps (sides up to 32, as
+    class activation maps are) are resized by two matrix products, ``A_H @ map @ A_W.T``: measured
+    on 2 cores, 40 maps of 7x7 to 224x224 in 0.18 ms instead of 1.17 ms, and 1000 maps of 16x16
+    to 64x64 in 1 ms instead of 40 ms. Larger maps, and maps on a GPU, go through F.interpolate.
+    """
     if not isinstance(maps, Tensor) or maps.ndim not in (2, 3, 4):
         raise ValueError(f"expected maps as a [B, K, h, w], [K, h, w] or [h, w] tensor, got {getattr(maps, 'shape', type(maps))}")
     size = (size, size) if isinstance(size, int) else tuple(size)
+    h, w = maps.shape[-2:]
+    x = maps.float()
+    if x.device.type == "cpu" and max(h, w) <= _MATMUL_MAX_SIDE:
+        return torch.matmul(_resize_matrix(h, size[0]), torch.matmul(x, _resize_matrix(w, size[1]).T))
     extra = 4 - maps.ndim
-    x = maps.reshape((1,) * extra + tuple(maps.shape)).float()
-    out = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    out = F.interpolate(x.reshape((1,) * extra + tuple(maps.shape)), size=size, mode="bilinear", align_corners=False)
     return out.reshape(tuple(maps.shape[:-2]) + size)
+
+
+_MATMUL_MAX_SIDE = 32  # above it the products cost more than F.interpolate (measured: equal at 56 px)
+
+
+@functools.lru_cache(maxsize=64)
+def _resize_matrix(n_in: int, n_out: int) -> Tensor:
+    """The [n_out, n_in] matrix of 1-D linear resizing with half-pixel centres (align_corners=False),
+    read off F.interpolate itself so that the weights are PyTorch's."""
+    with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable with autograd later
+        eye = torch.eye(n_in).unsqueeze(1)  # n_in one-hot signals [n_in, 1, n_in]
+        return F.interpolate(eye, size=n_out, mode="linear", align_corners=False).squeeze(1).T.contiguous()
 
 
 def normalize(maps: Tensor) -> Tensor:
@@ -42,7 +66,7 @@ def normalize(maps: Tensor) -> Tensor:
         raise ValueError(f"expected maps as a tensor [..., h, w], got {getattr(maps, 'shape', type(maps))}")
     pos = maps.clamp(min=0)
     peak = pos.amax(dim=(-2, -1), keepdim=True)
-    return torch.where(peak > 0, pos / peak.clamp(min=torch.finfo(pos.dtype).tiny), torch.zeros_like(pos))
+    return pos / peak.clamp(min=torch.finfo(pos.dtype).tiny)  # a map without a positive value is all 0: 0 / tiny
 
 
 def cam_to_box(cam: Tensor | np.ndarray, threshold: float = 0.2) -> Box:
@@ -93,8 +117,9 @@ def cam_to_boxes(maps: Tensor, threshold: float = 0.2) -> Tensor:
     """:func:`cam_to_box` on every map of ``maps`` [..., H, W] at once: boxes [..., 4] (int64, maps' device).
 
     The same boxes as ``cam_to_box`` map by map, without a Python loop over the maps. On the
-    CPU the whole stack is labelled by one ``scipy.ndimage.label`` call (the fastest there);
-    on a GPU the maps stay there and are labelled by tensor ops (see :func:`_boxes_torch`).
+    CPU the stack is labelled by ``scipy.ndimage.label`` (the fastest there), split into one
+    part per thread of ``torch.get_num_threads()`` when it is large; on a GPU the maps stay
+    there and are labelled by tensor ops (see :func:`_boxes_torch`).
     """
     if not isinstance(maps, Tensor) or maps.ndim < 2:
         raise ValueError(f"expected maps as a tensor [..., H, W], got {getattr(maps, 'shape', type(maps))}")
@@ -102,44 +127,79 @@ def cam_to_boxes(maps: Tensor, threshold: float = 0.2) -> Tensor:
         raise ValueError(f"threshold is a fraction of the maximum, in [0, 1], got {threshold}")
     h, w = maps.shape[-2:]
     flat = maps.detach().float().reshape(-1, h, w)
-    if not torch.isfinite(flat).all():
+    # A NaN or an infinity makes the sum non-finite: one cheap pass; the exact test only then.
+    if not torch.isfinite(flat.sum()) and not torch.isfinite(flat).all():
         raise ValueError("the maps hold NaN or infinite values")
     if flat.device.type == "cpu" or len(flat) == 0:
-        boxes = torch.from_numpy(_boxes_scipy(flat.cpu().numpy(), threshold)).to(flat.device)
+        boxes = torch.from_numpy(_boxes_cpu(flat.cpu(), threshold)).to(flat.device)
     else:  # in chunks of about 4M pixels, to bound the memory of the labels and counts
         boxes = torch.cat([_boxes_torch(c, threshold) for c in flat.split(max(1, 2**22 // (h * w)))])
     return boxes.reshape(tuple(maps.shape[:-2]) + (4,))
 
 
-def _boxes_scipy(maps: np.ndarray, threshold: float) -> np.ndarray:
-    """cam_to_box's rule on maps [N, H, W] (float32 array), with one scipy labelling: boxes [N, 4] int64."""
+_MIN_PART = 2**17  # pixels: below this a stack is labelled in one piece (a thread costs ~0.1 ms)
+
+
+def _boxes_cpu(maps: Tensor, threshold: float, parts: int | None = None) -> np.ndarray:
+    """cam_to_box's rule on CPU maps [N, H, W] (float32): boxes [N, 4] int64.
+
+    The mask ``map >= threshold * max`` is made by torch (on all threads, one comparison in
+    float32 as in cam_to_box); the stack is then cut into ``parts`` runs of maps (default: one
+    per torch thread, each of at least 2**17 pixels) that :func:`_boxes_scipy` boxes in
+    parallel threads (scipy's labelling releases the GIL). Measured on 2 cores, 32 maps of
+    224 x 224: 5-8 ms, against 14-16 ms for one labelling of the whole stack.
+    """
     n, h, w = maps.shape
-    pos = np.maximum(maps, 0)
-    peak = pos.max(axis=(1, 2), keepdims=True) if n else np.zeros((0, 1, 1), np.float32)
-    boxes = np.tile(np.array([0, 0, w, h], dtype=np.int64), (n, 1))  # maps without evidence: the whole image
-    structure = np.zeros((3, 3, 3), dtype=bool)
-    structure[1] = _EIGHT_NEIGHBOURS  # 8-connected within a map, never across maps
-    labels, k = ndimage.label((pos >= threshold * peak) & (peak > 0), structure=structure)
+    pos = maps.clamp(min=0)
+    peak = pos.amax(dim=(1, 2), keepdim=True) if n else pos.new_zeros(0, 1, 1)
+    mask = pos >= torch.where(peak > 0, threshold * peak, torch.inf)  # no positive value: no blob
+    if parts is None:
+        parts = min(torch.get_num_threads(), n, n * h * w // _MIN_PART)
+    pos_np, mask_np = pos.numpy(), mask.numpy()
+    if parts <= 1:
+        return _boxes_scipy(pos_np, mask_np)
+    runs = np.array_split(np.arange(n), parts)
+    with ThreadPoolExecutor(parts - 1) as pool:
+        rest = [pool.submit(_boxes_scipy, pos_np[r[0]:r[-1] + 1], mask_np[r[0]:r[-1] + 1]) for r in runs[1:]]
+        first = _boxes_scipy(pos_np[runs[0][0]:runs[0][-1] + 1], mask_np[runs[0][0]:runs[0][-1] + 1])
+        return np.concatenate([first] + [f.result() for f in rest])
+
+
+_STACKED_EIGHT_NEIGHBOURS = np.zeros((3, 3, 3), dtype=bool)
+_STACKED_EIGHT_NEIGHBOURS[1] = _EIGHT_NEIGHBOURS  # 8-connected within a map, never across maps
+
+
+def _boxes_scipy(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Boxes [N, 4] int64 of the largest blob of each mask [N, H, W] (bool), with one scipy labelling
+    of the stack; ``pos`` [N, H, W] (the maps, negatives set to 0) breaks ties between equal sizes.
+    A map without a blob gets the whole image."""
+    n, h, w = mask.shape
+    boxes = np.tile(np.array([0, 0, w, h], dtype=np.int64), (n, 1))
+    labels, k = ndimage.label(mask, structure=_STACKED_EIGHT_NEIGHBOURS, output=np.intp)  # intp: bincount's own type
     if k == 0:
         return boxes
-    # Blob i has label i + 1; labels are numbered in raster order over the stack, so within
-    # a map a lower label is a blob whose first pixel comes earlier, as in cam_to_box.
-    sizes = np.bincount(labels.ravel(), minlength=k + 1)[1:]
-    slices = ndimage.find_objects(labels)  # per blob: (map, rows, columns) slices
-    image = np.array([s[0].start for s in slices])
-    largest = np.zeros(n, dtype=sizes.dtype)
-    np.maximum.at(largest, image, sizes)
+    # Labels are numbered in raster order over the stack and never join two maps, so map m
+    # holds the run first[m] .. last[m], and within a map a lower label starts earlier.
+    last = np.maximum.accumulate(labels.reshape(n, -1).max(axis=1))
+    first = np.r_[0, last[:-1]] + 1
+    has = np.flatnonzero(first <= last)  # the maps with at least one blob
+    counts = last[has] - first[has] + 1
+    sizes = np.bincount(labels.ravel(), minlength=k + 1)[1:]  # blob i (label i + 1) has sizes[i] pixels
+    image = np.repeat(has, counts)  # blob i lies in map image[i]
+    largest = np.repeat(np.maximum.reduceat(sizes, first[has] - 1), counts)
     # Peaks only matter between equally large blobs (rare): look them up for those alone.
-    tied = sizes == largest[image]
+    tied = sizes == largest
     tied &= np.bincount(image[tied], minlength=n)[image] > 1
     peaks = np.zeros(k, dtype=np.float32)
     for i in np.flatnonzero(tied):
-        peaks[i] = pos[slices[i]][labels[slices[i]] == i + 1].max()
+        peaks[i] = pos[image[i]][labels[image[i]] == i + 1].max()
     order = np.lexsort((np.arange(k), -peaks, -sizes, image))  # per map: largest, then highest peak, then first
-    image = image[order]
-    for i in order[np.r_[True, image[1:] != image[:-1]]]:
-        m, rows, cols = slices[i]
-        boxes[m.start] = (cols.start, rows.start, cols.stop, rows.stop)
+    in_order = image[order]
+    chosen = order[np.r_[True, in_order[1:] != in_order[:-1]]] + 1  # the label of each map's winner, maps in `has` order
+    blob = labels[has] == chosen[:, None, None]
+    rows, cols = blob.any(axis=2), blob.any(axis=1)  # [M, H], [M, W]
+    boxes[has] = np.stack([cols.argmax(axis=1), rows.argmax(axis=1),
+                           w - cols[:, ::-1].argmax(axis=1), h - rows[:, ::-1].argmax(axis=1)], axis=1)
     return boxes
 
 

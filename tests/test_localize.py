@@ -115,11 +115,13 @@ def test_peak_in_box():
 
 def _assert_same_as_cam_to_box(maps, threshold=0.2, every_round=True):
     """Both batched paths (scipy on the stack; tensor ops, as on a GPU) give cam_to_box's boxes on maps [N, H, W]."""
-    from camlib.localize import _boxes_torch, cam_to_boxes
+    from camlib.localize import _boxes_cpu, _boxes_torch, cam_to_boxes
 
     maps = torch.as_tensor(np.asarray(maps, dtype=np.float32))
     ref = [cam_to_box(m, threshold) for m in maps]
-    paths = {"scipy": cam_to_boxes(maps, threshold), "torch": _boxes_torch(maps, threshold)}
+    paths = {"scipy": cam_to_boxes(maps, threshold), "torch": _boxes_torch(maps, threshold),
+             "scipy, one part": torch.from_numpy(_boxes_cpu(maps, threshold, parts=1)),
+             "scipy, 3 parts in threads": torch.from_numpy(_boxes_cpu(maps, threshold, parts=min(3, len(maps))))}
     if every_round:  # checking for convergence after every round of labelling
         paths["torch, check_every=1"] = _boxes_torch(maps, threshold, check_every=1)
     for name, boxes in paths.items():
@@ -138,6 +140,39 @@ def test_batched_boxes_equal_cam_to_box_on_random_smooth_maps(size, n):
         up = upsample(raw, size)
         for t in (0.0, 0.2, 0.37, 0.8):
             _assert_same_as_cam_to_box(up, t, every_round=False)
+
+
+def test_batched_boxes_break_ties_as_cam_to_box():
+    # Maps of a few levels on small grids: many blobs of equal size and equal peak, empty maps,
+    # and maps whose blobs all tie, next to each other in one stack.
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        n, h, w = rng.integers(1, 7), rng.integers(1, 13), rng.integers(1, 13)
+        maps = rng.integers(-1, 3, size=(n, h, w)) * rng.choice([0.0, 0.5, 1.0], size=(n, 1, 1))
+        for t in (0.0, 0.2, 0.5, 1.0):
+            _assert_same_as_cam_to_box(maps, t, every_round=False)
+
+
+def test_upsample_is_bilinear_interpolation():
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(0)
+    # small maps (matrix products on the CPU) and a large one (F.interpolate), up and down
+    for shape, size in [((2, 3, 7, 7), (224, 224)), ((5, 16, 16), (64, 64)), ((7, 7), (100, 50)),
+                        ((1, 1, 32, 20), (13, 300)), ((3, 8, 8), (4, 5)), ((2, 40, 40), (224, 224))]:
+        maps = torch.randn(shape, generator=g)
+        lead = (1,) * (4 - len(shape))
+        ref = F.interpolate(maps.reshape(lead + shape), size=size, mode="bilinear", align_corners=False)
+        up = upsample(maps, size)
+        assert up.shape == shape[:-2] + size and up.dtype == torch.float32
+        torch.testing.assert_close(up, ref.reshape(shape[:-2] + size), rtol=0, atol=1e-6)
+    # the resize matrices are plain tensors, so upsampling works with autograd even after
+    # a first call inside inference_mode
+    with torch.inference_mode():
+        upsample(torch.randn(6, 6), 11)
+    leaf = torch.randn(6, 6, requires_grad=True)
+    upsample(leaf, 11).sum().backward()
+    assert leaf.grad.shape == (6, 6) and torch.isfinite(leaf.grad).all()
 
 
 def _boustrophedon(h, w):
