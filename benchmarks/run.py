@@ -50,6 +50,20 @@ def usable_cpus() -> int:
     return len(affinity(0)) if affinity else (os.cpu_count() or 1)
 
 
+def git_commit() -> str | None:
+    """The checked-out commit (with "+changes" when the working tree differs), or None outside git."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty else "")
+
+
 def machine_info(device: torch.device) -> dict:
     import psutil
 
@@ -63,7 +77,7 @@ def machine_info(device: torch.device) -> dict:
         "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "usable_cpus": usable_cpus(),
         "memory_gib": psutil.virtual_memory().total / 2**30, "os": platform.platform(), "python": platform.python_version(),
         "torch": torch.__version__, "torchvision": version("torchvision"), "torchcam": version("torchcam"),
-        "grad_cam": version("grad-cam"), "camlib": camlib.__version__, "device": str(device),
+        "grad_cam": version("grad-cam"), "camlib": camlib.__version__, "commit": git_commit(), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({cpu_model()})",
         "load_avg_start": list(os.getloadavg()),
     }
@@ -74,7 +88,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="1 warm-up and 3 timed calls per method (rough numbers)")
     p.add_argument("--warmup", type=int, help="warm-up calls per method (default 2; 1 with --quick)")
     p.add_argument("--repeats", type=int,
-                   help="timed rounds, each calling every method once; medians are reported (default 10; 3 with --quick)")
+                   help="timed rounds, each calling every method once; medians are reported (default 20; 3 with --quick)")
+    p.add_argument("--slow-repeats", type=int,
+                   help="of those rounds, how many also time pytorch-grad-cam's GradCAM (default 5; 2 with --quick)")
+    p.add_argument("--own-repeats", type=int,
+                   help="rounds timing the libraries' own work on replayed feature maps (default 60; 10 with --quick)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda; the same script on either")
     p.add_argument("--threads", type=int, default=usable_cpus(),
                    help="torch.set_num_threads (default: every usable core)")
@@ -91,7 +109,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                  "latest-cuda.json with --device cuda: the book's appendix shows both)")
     args = p.parse_args(argv)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
-    args.repeats = args.repeats if args.repeats is not None else (3 if args.quick else 10)
+    args.repeats = args.repeats if args.repeats is not None else (3 if args.quick else 20)
+    args.slow_repeats = args.slow_repeats if args.slow_repeats is not None else (2 if args.quick else 5)
+    args.own_repeats = args.own_repeats if args.own_repeats is not None else (10 if args.quick else 60)
     if args.out is None:
         suffix = "" if torch.device(args.device).type == "cpu" else "-" + torch.device(args.device).type
         args.out = str(ROOT / "benchmarks" / "results" / f"latest{suffix}.json")
@@ -117,7 +137,9 @@ def main(argv: list[str] | None = None) -> dict:
         "schema": 1,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "command": "benchmarks/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-        "settings": {"quick": args.quick, "warmup": args.warmup, "repeats": args.repeats, "threads": args.threads,
+        "settings": {"quick": args.quick, "warmup": args.warmup, "repeats": args.repeats,
+                     "slow_repeats": min(args.slow_repeats, args.repeats), "own_repeats": args.own_repeats,
+                     "threads": args.threads,
                      "device": str(device), "models": list(models), "batch_sizes": args.batch_sizes,
                      "malloc_keeps_freed_memory": warm_malloc},
         "machine": machine_info(device),
@@ -131,7 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.skip_speed:
         log("speed ...")
         t = time.perf_counter()
-        results["speed"] = speed.run_speed(models, tuple(args.batch_sizes), args.warmup, args.repeats, device, log)
+        results["speed"] = speed.run_speed(models, tuple(args.batch_sizes), args.warmup, args.repeats, device, log,
+                                           slow_repeats=args.slow_repeats, own_repeats=args.own_repeats)
         parts["speed"] = time.perf_counter() - t
     if not args.skip_localization:
         log("localization ...")

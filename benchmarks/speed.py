@@ -9,8 +9,9 @@ one batch of work, and takes its hooks off again, so that no method pays for ano
                     the input size. Called as the library ships it (its own ``no_grad``).
 ``torchcam_top{k}`` torchcam's ``CAM``, used as its documentation shows: the forward pass under
                     ``inference_mode``, then one extractor call per rank (it takes one class
-                    per image), ``normalized=False`` (raw maps, as camlib returns), and the
-                    same ``camlib.upsample`` to the input size.
+                    per image), ``normalized=False`` (raw maps, as camlib returns), upsampled
+                    to the input size as torchcam resizes maps itself (``F.interpolate``,
+                    bilinear, ``align_corners=False``: the same values as ``camlib.upsample``).
 ``gradcam_top{k}``  pytorch-grad-cam's ``GradCAM``: one call per rank, each a forward and a
                     backward pass over the batch (``targets=None`` gives the top-1 classes,
                     then ``ClassifierOutputTarget`` per image for ranks 2..k, read from the
@@ -46,6 +47,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 import torchvision
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 import camlib
@@ -118,7 +120,8 @@ def method(name: str, model: nn.Module, layer: nn.Module, x: Tensor) -> Iterator
                 with torch.inference_mode():
                     idx = model(x).topk(k, dim=1).indices.tolist()  # B lists of k classes
                     maps = [extractor(class_idx=[row[j] for row in idx], normalized=False)[0] for j in range(k)]
-                    return camlib.upsample(torch.stack(maps, dim=1), size)
+                    # upsampled as torchcam itself resizes maps (fuse_cams, its metrics)
+                    return F.interpolate(torch.stack(maps, dim=1), size=size, mode="bilinear", align_corners=False)
             yield torchcam_maps
     elif name.startswith("gradcam_top"):
         from pytorch_grad_cam import GradCAM
@@ -143,17 +146,30 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+SLOW = ("gradcam_top1", "gradcam_top5")  # a backward pass per class: timed in fewer rounds
+
+
 def time_methods(model: nn.Module, layer: nn.Module, x: Tensor, methods: tuple[str, ...], warmup: int,
-                 repeats: int) -> dict[str, list[float]]:
+                 repeats: int, slow_repeats: int | None = None) -> dict[str, list[float]]:
     """Seconds per call of each method: ``warmup`` untimed calls each, then ``repeats`` rounds
-    that time every method once, in turn (so a change of load on the machine hits all alike)."""
+    that time every method once, in turn (so a change of load on the machine hits all alike).
+
+    The order of the methods rotates by one every round, so that no method always follows the
+    same one. The methods in ``SLOW`` are timed in the first ``slow_repeats`` rounds only (default:
+    all): their targets have wide margins, and one of their calls costs as much as dozens of the
+    others', which are the ones whose few-percent differences need many rounds to resolve.
+    Sample j of every method comes from round j, so ratios can be taken round by round.
+    """
+    slow_repeats = repeats if slow_repeats is None else min(slow_repeats, repeats)
     for name in methods:
         with method(name, model, layer, x) as fn:
             for _ in range(warmup):
                 fn()
     samples: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(repeats):
-        for name in methods:
+    for i in range(repeats):
+        for name in methods[i % len(methods):] + methods[:i % len(methods)]:
+            if name in SLOW and i >= slow_repeats:
+                continue
             with method(name, model, layer, x) as fn:
                 _sync(x.device)
                 start = time.perf_counter()
@@ -164,9 +180,49 @@ def time_methods(model: nn.Module, layer: nn.Module, x: Tensor, methods: tuple[s
     return samples
 
 
+class _Emit(nn.Module):
+    """Returns the stored tensor, whatever its input: the replayed last feature map."""
+
+    def __init__(self, features: Tensor):
+        super().__init__()
+        self.stored = features
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.stored
+
+
+class Replay(nn.Module):
+    """A stand-in network that replays stored feature maps [B, C, h, w] through the real
+    network's global average pooling and fc layer. The CAM methods hook ``features`` as they
+    hook the real network's last layer, so timing them on it leaves out the convolutions (the
+    same for every method) and times what the libraries themselves add: hooks, checks, the
+    choice of classes, the maps and their upsampling."""
+
+    def __init__(self, features: Tensor, fc: nn.Linear):
+        super().__init__()
+        self.features = _Emit(features)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = fc
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+
+
+OWN_METHODS = ("forward", "camlib_top1", "camlib_top5", "torchcam_top1", "torchcam_top5")
+
+
+def time_own_work(model: nn.Module, layer: nn.Module, x: Tensor, warmup: int, repeats: int) -> dict[str, list[float]]:
+    """:func:`time_methods` for the CAM methods on a :class:`Replay` of ``model``'s feature maps for ``x``."""
+    with camlib.CAM(model, target_layer=layer, fc=find_fc(model)) as cam:
+        features = cam(x).features
+    replay = Replay(features, find_fc(model))
+    return time_methods(replay, replay.features, x, OWN_METHODS, warmup, repeats)
+
+
 def run_speed(models: tuple[str, ...], batch_sizes: tuple[int, ...], warmup: int, repeats: int,
-              device: torch.device, log: Callable[[str], None] = print) -> dict:
-    rows, info = [], {}
+              device: torch.device, log: Callable[[str], None] = print, slow_repeats: int | None = None,
+              own_repeats: int = 60) -> dict:
+    rows, own_rows, info = [], [], {}
     for name in models:
         model, layer, _ = build_model(name, device)
         info[name] = {"params_m": round(camlib.count_params(model) / 1e6, 2), "target_layer": layer_name(model, layer),
@@ -174,17 +230,24 @@ def run_speed(models: tuple[str, ...], batch_sizes: tuple[int, ...], warmup: int
         for batch in batch_sizes:
             x = make_input(batch, device)
             start = time.perf_counter()
-            samples = time_methods(model, layer, x, METHODS, warmup, repeats)
+            samples = time_methods(model, layer, x, METHODS, warmup, repeats, slow_repeats)
             for m, s in samples.items():
                 rows.append({"model": name, "batch": batch, "method": m, "median_ms": 1e3 * statistics.median(s),
                              "samples_ms": [round(1e3 * v, 3) for v in s]})
-            fwd = 1e3 * statistics.median(samples["forward"])
-            log(f"  speed {name} batch {batch}: forward {fwd:.1f} ms, camlib top-5 "
-                f"{1e3 * statistics.median(samples['camlib_top5']):.1f} ms, gradcam top-5 "
-                f"{1e3 * statistics.median(samples['gradcam_top5']):.1f} ms ({time.perf_counter() - start:.0f} s)")
+            own = time_own_work(model, layer, x, warmup, own_repeats)
+            for m, s in own.items():
+                own_rows.append({"model": name, "batch": batch, "method": m, "median_ms": 1e3 * statistics.median(s),
+                                 "samples_ms": [round(1e3 * v, 4) for v in s]})
+            med = {m: 1e3 * statistics.median(s) for m, s in samples.items()}
+            log(f"  speed {name} batch {batch}: forward {med['forward']:.1f} ms, camlib top-5 {med['camlib_top5']:.1f} ms, "
+                f"torchcam top-5 {med['torchcam_top5']:.1f} ms, gradcam top-5 {med['gradcam_top5']:.1f} ms, boxes "
+                f"{med['camlib_boxes']:.1f} ms; own work top-5: camlib {1e3 * statistics.median(own['camlib_top5']):.2f} ms, "
+                f"torchcam {1e3 * statistics.median(own['torchcam_top5']):.2f} ms ({time.perf_counter() - start:.0f} s)")
         del model
-    return {"rows": rows, "models": info, "warmup": warmup, "repeats": repeats, "batch_sizes": list(batch_sizes),
-            "image_size": SIZE, "box_threshold": BOX_THRESHOLD}
+    return {"rows": rows, "own_work": {"rows": own_rows, "repeats": own_repeats}, "models": info, "warmup": warmup,
+            "repeats": repeats, "slow_repeats": repeats if slow_repeats is None else min(slow_repeats, repeats),
+            "slow_methods": list(SLOW), "batch_sizes": list(batch_sizes), "image_size": SIZE,
+            "box_threshold": BOX_THRESHOLD}
 
 
 # -- peak memory ---------------------------------------------------------------------------

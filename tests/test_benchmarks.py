@@ -12,8 +12,9 @@ from benchmarks import report
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
-def fake_results(forward, camlib_top5, torchcam_top5, gradcam_top5, boxes):
-    """A results dict with one model at batch 8 and 32, the given per-round timings (ms) at both."""
+def fake_results(forward, camlib_top5, torchcam_top5, gradcam_top5, boxes, own=None):
+    """A results dict with one model at batch 8 and 32, the given per-round timings (ms) at both;
+    ``own`` = (camlib top-5, torchcam top-5) own-work timings, or None for a file without them."""
     rows = []
     for batch in (8, 32):
         for method, samples in (("forward", forward), ("camlib_top1", camlib_top5), ("camlib_top5", camlib_top5),
@@ -22,8 +23,21 @@ def fake_results(forward, camlib_top5, torchcam_top5, gradcam_top5, boxes):
                                 ("camlib_boxes", boxes)):
             rows.append({"model": "resnet18", "batch": batch, "method": method,
                          "median_ms": sorted(samples)[len(samples) // 2], "samples_ms": list(samples)})
-    return {"speed": {"rows": rows, "batch_sizes": [8, 32], "image_size": 224,
-                      "models": {"resnet18": {"params_m": 11.69, "target_layer": "layer4", "weights": "random"}}}}
+    r = {"speed": {"rows": rows, "batch_sizes": [8, 32], "image_size": 224,
+                   "models": {"resnet18": {"params_m": 11.69, "target_layer": "layer4", "weights": "random"}}}}
+    if own is not None:
+        r["speed"]["own_work"] = {"repeats": len(own[0]), "rows": [
+            {"model": "resnet18", "batch": b, "method": m, "median_ms": sorted(v)[len(v) // 2], "samples_ms": list(v)}
+            for b in (8, 32) for m, v in (("camlib_top5", own[0]), ("torchcam_top5", own[1]))]}
+    return r
+
+
+def test_median_interval_is_the_binomial_order_statistics():
+    assert report.median_ci([1, 2, 3, 4, 5]) is None  # 5 values: no 95% interval exists
+    assert report.median_ci(list(range(6))) == (0, 5)  # P(Bin(6, 1/2) = 0) = 1/64 <= 0.025
+    assert report.median_ci(list(range(20, 0, -1))) == (6, 15)  # n = 20: ranks 6 and 15 (95.9%)
+    v = list(range(100))
+    assert report.median_ci(v) == (39, 60)  # n = 100: ranks 40 and 61
 
 
 def test_ratio_is_the_median_of_ratios_within_rounds():
@@ -43,6 +57,25 @@ def test_targets_met_and_not_met():
     assert [t["met"] for t in report.targets(bad)] == [False, False, False, False]
     table = report.targets_md(bad)
     assert table.count("**not met**") == 4 and "1.200 x" in table
+
+
+def test_torchcam_target_uses_the_own_work_and_the_interval():
+    # Totals equal within noise (the ratio scatters around 1), camlib's own work cheaper: met.
+    forward = [100.0] * 8
+    camlib = [101, 99, 102, 98, 100.5, 99.5, 101, 99]
+    torchcam = [100.0] * 8
+    noisy = fake_results(forward, camlib, torchcam, [2000] * 8, [101] * 8, own=([1.0] * 8, [2.0] * 8))
+    t = report.targets(noisy)[1]
+    assert t["met"] and "within noise" in t["note"] and "own work 0.50 x" in t["value"]
+    # The same totals, but camlib's own work dearer than torchcam's: not met.
+    dear = fake_results(forward, camlib, torchcam, [2000] * 8, [101] * 8, own=([3.0] * 8, [2.0] * 8))
+    assert not report.targets(dear)[1]["met"]
+    # camlib measurably slower in total (the whole interval above 1), however cheap its own work: not met.
+    slow = fake_results(forward, [103.0] * 8, torchcam, [2000] * 8, [101] * 8, own=([1.0] * 8, [2.0] * 8))
+    t = report.targets(slow)[1]
+    assert not t["met"] and "measurably slower" in t["note"]
+    assert "replays" in report.own_work_md(noisy) and "own work was not timed" in report.own_work_md(slow | {"speed": {
+        k: v for k, v in slow["speed"].items() if k != "own_work"}})
 
 
 @pytest.mark.parametrize("name", ["latest.json", "latest-cuda.json"])
