@@ -288,6 +288,7 @@ def all_md(r: dict) -> str:
         parts += ["## Targets", targets_md(r),
                   "## Speed (ms per batch: median; x (a): median over rounds of the ratio to the forward pass)"]
         parts += [speed_md(r, m) for m in r["speed"]["models"]]
+        parts += ["## The libraries' own work", own_work_md(r)]
     for key, title, fn in (("memory", "## Peak memory", memory_md), ("agreement", "## Agreement", agreement_md),
                            ("localization", "## Localization", localization_md), ("book", "## The book's run time", book_md)):
         parts += [title, fn(r) if r.get(key) else f"(not measured in this run: --skip-{key})"]
