@@ -115,13 +115,11 @@ def test_peak_in_box():
 
 def _assert_same_as_cam_to_box(maps, threshold=0.2, every_round=True):
     """Both batched paths (scipy on the stack; tensor ops, as on a GPU) give cam_to_box's boxes on maps [N, H, W]."""
-    from camlib.localize import _boxes_cpu, _boxes_torch, cam_to_boxes
+    from camlib.localize import _boxes_torch, cam_to_boxes
 
     maps = torch.as_tensor(np.asarray(maps, dtype=np.float32))
     ref = [cam_to_box(m, threshold) for m in maps]
-    paths = {"scipy": cam_to_boxes(maps, threshold), "torch": _boxes_torch(maps, threshold),
-             "scipy, one part": torch.from_numpy(_boxes_cpu(maps, threshold, parts=1)),
-             "scipy, 3 parts in threads": torch.from_numpy(_boxes_cpu(maps, threshold, parts=min(3, len(maps))))}
+    paths = {"scipy": cam_to_boxes(maps, threshold), "torch": _boxes_torch(maps, threshold)}
     if every_round:  # checking for convergence after every round of labelling
         paths["torch, check_every=1"] = _boxes_torch(maps, threshold, check_every=1)
     for name, boxes in paths.items():
