@@ -2,7 +2,7 @@
 pytorch-grad-cam, localization against baselines, and the book's own run time.
 
     .venv/bin/pip install -r requirements-bench.txt        # torchcam, grad-cam, psutil
-    .venv/bin/python benchmarks/run.py                     # the full run (about 17 min on 2 CPU cores)
+    .venv/bin/python benchmarks/run.py                     # the full run (about 16 min on 2 CPU cores)
     .venv/bin/python benchmarks/run.py --quick --skip-book # a rough run in a few minutes
 
 Writes every result, with the machine it ran on, to ``--out`` (default
