@@ -151,6 +151,16 @@ def test_batched_boxes_break_ties_as_cam_to_box():
             _assert_same_as_cam_to_box(maps, t, every_round=False)
 
 
+def test_batched_boxes_on_a_grid_of_tied_pixels():
+    # Dozens of single-pixel blobs of equal size per map, some with equal values: the peak
+    # and then raster order decide, as in cam_to_box.
+    maps = np.zeros((3, 24, 24), dtype=np.float32)
+    maps[:, ::3, ::3] = 1.0
+    maps[1, 9, 12] = maps[1, 21, 3] = 2.0  # two equal highest peaks: the first in raster order
+    maps[2, ::3, ::3] = np.arange(64, dtype=np.float32).reshape(8, 8)  # distinct peaks: the largest value
+    assert _assert_same_as_cam_to_box(maps, every_round=False) == [(0, 0, 1, 1), (12, 9, 13, 10), (21, 21, 22, 22)]
+
+
 def test_upsample_is_bilinear_interpolation():
     import torch.nn.functional as F
 
