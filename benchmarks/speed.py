@@ -36,6 +36,7 @@ import ctypes
 import gc
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -150,14 +151,16 @@ SLOW = ("gradcam_top1", "gradcam_top5")  # a backward pass per class: timed in f
 
 
 def time_methods(model: nn.Module, layer: nn.Module, x: Tensor, methods: tuple[str, ...], warmup: int,
-                 repeats: int, slow_repeats: int | None = None) -> dict[str, list[float]]:
+                 repeats: int, slow_repeats: int | None = None, seed: int = 0) -> dict[str, list[float]]:
     """Seconds per call of each method: ``warmup`` untimed calls each, then ``repeats`` rounds
-    that time every method once, in turn (so a change of load on the machine hits all alike).
+    that time every method once (so a change of load on the machine hits all alike).
 
-    The order of the methods rotates by one every round, so that no method always follows the
-    same one. The methods in ``SLOW`` are timed in the first ``slow_repeats`` rounds only (default:
-    all): their targets have wide margins, and one of their calls costs as much as dozens of the
-    others', which are the ones whose few-percent differences need many rounds to resolve.
+    Within a round the methods come in a random order, drawn afresh for every round (seeded),
+    so that no method regularly follows the same one. The methods in ``SLOW`` are timed in the
+    first ``slow_repeats`` rounds only (default: all), at the end of the round, followed by an
+    untimed forward pass, so that no timed call of the other methods comes right after their
+    backward passes: their targets have wide margins, and one of their calls costs as much as
+    dozens of the others', whose few-percent differences need many rounds to resolve.
     Sample j of every method comes from round j, so ratios can be taken round by round.
     """
     slow_repeats = repeats if slow_repeats is None else min(slow_repeats, repeats)
@@ -165,11 +168,13 @@ def time_methods(model: nn.Module, layer: nn.Module, x: Tensor, methods: tuple[s
         with method(name, model, layer, x) as fn:
             for _ in range(warmup):
                 fn()
+    rng = random.Random(seed)
+    fast = [m for m in methods if m not in SLOW]
+    slow = [m for m in methods if m in SLOW]
     samples: dict[str, list[float]] = {name: [] for name in methods}
     for i in range(repeats):
-        for name in methods[i % len(methods):] + methods[:i % len(methods)]:
-            if name in SLOW and i >= slow_repeats:
-                continue
+        order = rng.sample(fast, len(fast)) + (rng.sample(slow, len(slow)) if i < slow_repeats else [])
+        for name in order:
             with method(name, model, layer, x) as fn:
                 _sync(x.device)
                 start = time.perf_counter()
@@ -177,6 +182,10 @@ def time_methods(model: nn.Module, layer: nn.Module, x: Tensor, methods: tuple[s
                 _sync(x.device)
                 samples[name].append(time.perf_counter() - start)
                 del out
+        if i < slow_repeats and slow:
+            with method("forward", model, layer, x) as fn:  # settle before the next round's first timed call
+                fn()
+                _sync(x.device)
     return samples
 
 

@@ -75,6 +75,10 @@ def test_torchcam_target_uses_the_own_work_and_the_interval():
     slow = fake_results(forward, [103.0] * 8, torchcam, [2000] * 8, [101] * 8, own=([1.0] * 8, [2.0] * 8))
     t = report.targets(slow)[1]
     assert not t["met"] and "measurably slower" in t["note"]
+    noisy["speed"]["own_work"]["rows"] += [{"model": "resnet18", "batch": b, "method": "forward", "median_ms": 0.5,
+                                             "samples_ms": [0.5] * 8} for b in (8, 32)]
+    assert report.added_shares(noisy) == {"camlib": [0.005, 0.005], "torchcam": [0.015, 0.015]}  # (1 - 0.5) / 100 ...
+    assert "camlib 0.5% to 0.5% and torchcam 1.5% to 1.5%" in report.own_work_md(noisy)
     assert "replays" in report.own_work_md(noisy) and "own work was not timed" in report.own_work_md(slow | {"speed": {
         k: v for k, v in slow["speed"].items() if k != "own_work"}})
 
