@@ -182,7 +182,10 @@ def targets(r: dict) -> list[dict]:
                         "note": "; ".join(filter(None, [
                             "own work cheaper" if max(own) <= 1.0 else "own work dearer",
                             f"totals equal within noise at B={', '.join(map(str, noisy))}" if noisy else "",
-                            f"measurably slower in total at B={', '.join(map(str, slower))}" if slower else ""]))})
+                            (f"measurably slower in total at B={', '.join(map(str, slower))}"
+                             if all(cis[b] for b in slower) else
+                             f"slower in total at B={', '.join(map(str, slower))} (medians; too few rounds for an "
+                             f"interval)") if slower else ""]))})
         else:
             ci = cis[wb]
             out.append({"target": "camlib top-5 <= torchcam top-5 (same work), every batch size", "model": name,
