@@ -48,6 +48,12 @@ class CAMResult:
     features: Tensor
 
 
+def all_finite(x: Tensor) -> bool:
+    """No NaN or infinity in ``x``. A NaN or an infinity makes the sum non-finite: one cheap
+    pass, and the exact element-wise test only when the sum is not finite (it can overflow)."""
+    return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+
+
 def find_fc(model: nn.Module) -> nn.Linear:
     """The model's single nn.Linear layer; a clear error when there is none or several."""
     linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
@@ -201,8 +207,7 @@ class CAM:
 
     @staticmethod
     def _check_finite(x: Tensor) -> None:
-        # A NaN or an infinity makes the sum non-finite: one cheap pass; the exact test only then.
-        if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
+        if not all_finite(x):
             raise ValueError("the input holds NaN or infinite values; check the image loading and normalisation")
 
     @torch.no_grad()  # not inference_mode: readers add maps to fc.bias, an autograd leaf
