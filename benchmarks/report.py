@@ -50,6 +50,14 @@ def _samples(r: dict, part: str = "rows") -> dict[tuple[str, int, str], list[flo
     return {(row["model"], row["batch"], row["method"]): row["samples_ms"] for row in _rows(r, part)}
 
 
+def _round_ratios(r: dict, model: str, batch: int, method: str, base: str, part: str) -> list[float] | None:
+    """time(method) / time(base), round by round (sample j of each method is from round j;
+    a method timed in fewer rounds pairs with the first rounds of the other)."""
+    s = _samples(r, part)
+    a, b = s.get((model, batch, method)), s.get((model, batch, base))
+    return [x / y for x, y in zip(a, b)] if a and b else None
+
+
 def ratio(r: dict, model: str, batch: int, method: str, base: str = "forward", part: str = "rows") -> float | None:
     """Median over the timing rounds of time(method) / time(base) in the same round.
 
@@ -59,11 +67,8 @@ def ratio(r: dict, model: str, batch: int, method: str, base: str = "forward", p
     """
     import statistics
 
-    s = _samples(r, part)
-    a, b = s.get((model, batch, method)), s.get((model, batch, base))
-    if not a or not b:
-        return None
-    return statistics.median(x / y for x, y in zip(a, b))  # sample j of each method is from round j
+    q = _round_ratios(r, model, batch, method, base, part)
+    return statistics.median(q) if q else None
 
 
 def median_ci(values: list[float], level: float = 0.95) -> tuple[float, float] | None:
@@ -88,11 +93,8 @@ def median_ci(values: list[float], level: float = 0.95) -> tuple[float, float] |
 def ratio_ci(r: dict, model: str, batch: int, method: str, base: str = "forward",
              part: str = "rows") -> tuple[float, float] | None:
     """95% interval of the median of the per-round ratios that :func:`ratio` reports."""
-    s = _samples(r, part)
-    a, b = s.get((model, batch, method)), s.get((model, batch, base))
-    if not a or not b:
-        return None
-    return median_ci([x / y for x, y in zip(a, b)])
+    q = _round_ratios(r, model, batch, method, base, part)
+    return median_ci(q) if q else None
 
 
 def _fmt_ms(ms: float) -> str:
@@ -167,14 +169,14 @@ def targets(r: dict) -> list[dict]:
             out.append({"target": "camlib top-5 maps (upsampled) <= 1.05 x forward pass, batch 8", "model": name,
                         "value": f"{q:.3f} x", "interval": _interval(ci), "met": q <= 1.05,
                         "note": "within noise" if _straddles(ci, 1.05) else ""})
-        totals = [(ratio(r, model, b, "camlib_top5", "torchcam_top5"), b) for b in batches]
+        total = {b: ratio(r, model, b, "camlib_top5", "torchcam_top5") for b in batches}
         cis = {b: ratio_ci(r, model, b, "camlib_top5", "torchcam_top5") for b in batches}
-        worst, wb = max(totals)
+        worst, wb = max((q, b) for b, q in total.items())
         own = [ratio(r, model, b, "camlib_top5", "torchcam_top5", part="own_work") for b in batches]
         if all(o is not None for o in own):
             # the interval shown: the batch size whose interval reaches highest
-            hb = max(batches, key=lambda b: cis[b][1] if cis[b] else dict((b2, q) for q, b2 in totals)[b])
-            slower = [b for q, b in totals if (cis[b][0] > 1.0 if cis[b] else q > 1.0)]
+            hb = max(batches, key=lambda b: cis[b][1] if cis[b] else total[b])
+            slower = [b for b in batches if (cis[b][0] > 1.0 if cis[b] else total[b] > 1.0)]
             noisy = [b for b in batches if _straddles(cis[b], 1.0)]
             out.append({"target": "camlib top-5 <= torchcam top-5 (same work), every batch size", "model": name,
                         "value": f"{worst:.3f} x in total (worst, B={wb}); own work {max(own):.2f} x (worst)",
@@ -194,8 +196,7 @@ def targets(r: dict) -> list[dict]:
         least, lb = min((ratio(r, model, b, "gradcam_top5", "camlib_top5"), b) for b in batches)
         ci = ratio_ci(r, model, lb, "gradcam_top5", "camlib_top5")
         if ci is None:  # too few rounds for a 95% interval (a quick run): show their range instead
-            samples = _samples(r)
-            q = [x / y for x, y in zip(samples[(model, lb, "gradcam_top5")], samples[(model, lb, "camlib_top5")])]
+            q = _round_ratios(r, model, lb, "gradcam_top5", "camlib_top5", "rows")
             spread, interval = (min(q), max(q)), f"{min(q):.1f} to {max(q):.1f} (range of {len(q)} rounds)"
         else:
             spread, interval = ci, _interval(ci, 1)

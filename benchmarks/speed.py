@@ -222,9 +222,10 @@ OWN_METHODS = ("forward", "camlib_top1", "camlib_top5", "torchcam_top1", "torchc
 
 def time_own_work(model: nn.Module, layer: nn.Module, x: Tensor, warmup: int, repeats: int) -> dict[str, list[float]]:
     """:func:`time_methods` for the CAM methods on a :class:`Replay` of ``model``'s feature maps for ``x``."""
-    with camlib.CAM(model, target_layer=layer, fc=find_fc(model)) as cam:
+    fc = find_fc(model)
+    with camlib.CAM(model, target_layer=layer, fc=fc) as cam:
         features = cam(x).features
-    replay = Replay(features, find_fc(model))
+    replay = Replay(features, fc)
     return time_methods(replay, replay.features, x, OWN_METHODS, warmup, repeats)
 
 
