@@ -1,6 +1,6 @@
 """Localization on camlib's synthetic data with ground-truth boxes: CAM, Grad-CAM and two baselines.
 
-The trained GAPNet of the book (``camlib.book_gapnet``), the book's ``valid`` and ``test``
+The trained GAPNet of the book (``camlib.book_model("gapnet")``), the book's ``valid`` and ``test``
 splits. For each image one box; a box is correct when its IoU with the true box is at
 least 0.5 (the paper's criterion). Methods:
 
@@ -62,7 +62,7 @@ def _accuracies(model, x: Tensor, y: Tensor, boxes: Tensor) -> tuple[dict, dict]
 
 def run_localization(device: torch.device) -> dict:
     start = time.perf_counter()
-    model = camlib.book_gapnet(device=device, progress=False)
+    model = camlib.book_model("gapnet", device=device)
     model_s = time.perf_counter() - start
     val_x, val_y, val_boxes = camlib.book_split("valid")
     test_x, test_y, test_boxes = camlib.book_split("test")

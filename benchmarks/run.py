@@ -31,37 +31,9 @@ import torch  # noqa: E402
 
 import camlib  # noqa: E402
 from benchmarks import report  # noqa: E402
+from benchmarks.machine import cpu_model, git_commit, usable_cpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cpus() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every core counts
-    return len(affinity(0)) if affinity else (os.cpu_count() or 1)
-
-
-def git_commit() -> str | None:
-    """The checked-out commit (with "+changes" when the working tree differs), or None outside git."""
-    import subprocess
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + ("+changes" if dirty else "")
 
 
 def machine_info(device: torch.device) -> dict:

@@ -1,21 +1,30 @@
-"""Pick the device in one place: the GPU when there is one, else the CPU."""
+"""Pick the device in one place, and say explicitly when a GPU must compute in full float32."""
 from __future__ import annotations
 
 import torch
 
 
-def default_device(full_precision: bool = True) -> torch.device:
+def default_device() -> torch.device:
     """``cuda`` if available, then Apple's ``mps``, else ``cpu``. Never required: CPU always works.
 
-    When it picks ``cuda`` and ``full_precision`` is true, it also turns TensorFloat-32 off
-    for cuDNN's convolutions (PyTorch turns it on by default: products keep 10 bits of
-    mantissa), so that a GPU prints the numbers a CPU prints, to the digits the chapters
-    show. Pass ``full_precision=False`` to keep TF32's speed on large models.
+    It only chooses; it changes no torch setting (see :func:`full_precision` for that).
     """
     if torch.cuda.is_available():
-        if full_precision:
-            torch.backends.cudnn.allow_tf32 = False  # the legacy flag: the one every torch 2.x knows
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def full_precision(enabled: bool = True) -> None:
+    """Make CUDA convolutions and matrix products compute in full float32 (``enabled=False`` undoes it).
+
+    PyTorch lets cuDNN's convolutions use TensorFloat-32 by default: products keep 10 bits of
+    mantissa, so a GPU prints other last digits than a CPU. The chapters call this once, next
+    to :func:`default_device`, so that a GPU prints the numbers a CPU prints, to the digits
+    shown. It sets two process-wide torch flags, ``torch.backends.cudnn.allow_tf32`` and
+    ``torch.backends.cuda.matmul.allow_tf32``, and nothing else; on a CPU they change nothing.
+    Keep TF32 (do not call this) for speed on large models where the last digits do not matter.
+    """
+    torch.backends.cudnn.allow_tf32 = not enabled  # the flags every torch 2.x knows
+    torch.backends.cuda.matmul.allow_tf32 = not enabled

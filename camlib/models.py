@@ -5,6 +5,8 @@ turns an image into ``n_ch`` feature maps of size H x W (H = W = S / 4 by defaul
 
 * :class:`GAPNet`: global average pooling, then ``fc = nn.Linear(n_ch, num_classes)``.
   The head has ``n_ch`` weights per class, one per feature map; this is what CAM reads.
+* :class:`GMPNet`: global *max* pooling, then the same ``fc``: the CAM paper's ablation
+  (Section 3.1 of the paper compares GAP with GMP).
 * :class:`FlattenNet`: flatten, then ``fc = nn.Linear(n_ch * H * W, num_classes)``.
   The head has ``n_ch * H * W`` weights per class, and a weight per position, so the
   spatial layout is baked into the classifier and there is no single map to read.
@@ -49,6 +51,20 @@ class GAPNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+class GMPNet(GAPNet):
+    """Trunk -> global *max* pooling -> one Linear layer: the paper's GAP-versus-GMP ablation.
+
+    Same trunk, head and initial weights as :class:`GAPNet` for the same ``seed``; only the
+    pooling differs. Each channel is summarised by its largest value instead of its mean, so
+    a class score rewards one strong position, not the whole extent of the object.
+    """
+
+    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
+                 seed: int = 0):
+        super().__init__(num_classes, widths, in_channels, seed)
+        self.pool = nn.AdaptiveMaxPool2d(1)
 
 
 class FlattenNet(nn.Module):

@@ -20,39 +20,43 @@ def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, bat
     """Train ``model`` in place on ``images`` [N, 3, S, S] and ``labels`` [N]; return the loss per epoch.
 
     The model is left in eval mode on ``device`` (default: :func:`camlib.default_device`).
+    The global random state is left as it was: the batches and flips come from a generator
+    seeded with ``seed``, and any random layer of the model runs under a seeded fork of it.
     """
     if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"expected images [N, C, H, W] and labels [N], got {tuple(images.shape)} and {tuple(labels.shape)}")
     device = torch.device(device) if device is not None else default_device()
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model.to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps = epochs * ((len(images) + batch_size - 1) // batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    loss_fn = nn.CrossEntropyLoss()
-    history = []
-    bar = tqdm(range(epochs), desc="training", disable=not progress)
-    for _ in bar:
-        order = torch.randperm(len(images), generator=gen)
-        total = 0.0
-        for start in range(0, len(images), batch_size):
-            idx = order[start:start + batch_size]
-            x, y = images[idx], labels[idx]
-            flip = torch.rand(2, generator=gen)
-            if flip[0] < 0.5:
-                x = x.flip(3)
-            if flip[1] < 0.5:
-                x = x.flip(2)
-            x, y = x.to(device), y.to(device)
-            loss = loss_fn(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
-        history.append(total / len(images))
-        bar.set_postfix(loss=f"{history[-1]:.3f}")
+    # the global random state is seeded for the model's own random layers (dropout, say), and restored after
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        model.to(device).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        steps = epochs * ((len(images) + batch_size - 1) // batch_size)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+        loss_fn = nn.CrossEntropyLoss()
+        history = []
+        bar = tqdm(range(epochs), desc="training", disable=not progress)
+        for _ in bar:
+            order = torch.randperm(len(images), generator=gen)
+            total = 0.0
+            for start in range(0, len(images), batch_size):
+                idx = order[start:start + batch_size]
+                x, y = images[idx], labels[idx]
+                flip = torch.rand(2, generator=gen)
+                if flip[0] < 0.5:
+                    x = x.flip(3)
+                if flip[1] < 0.5:
+                    x = x.flip(2)
+                x, y = x.to(device), y.to(device)
+                loss = loss_fn(model(x), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.item() * len(idx)
+            history.append(total / len(images))
+            bar.set_postfix(loss=f"{history[-1]:.3f}")
     model.eval()
     return history
 
@@ -127,14 +131,3 @@ def load_or_train(model: nn.Module, images: Tensor, labels: Tensor, cache_dir: s
     Path(tmp.name).replace(path)
     return model.to(device).eval()
 
-
-def book_gapnet(device: torch.device | str | None = None, progress: bool = True) -> nn.Module:
-    """The GAPNet the chapters share: ``GAPNet(len(CLASSES))`` trained with :func:`train`'s
-    defaults on ``book_split("train")``. Trained once (about 40 s on a laptop CPU), then
-    reused from the cache of :func:`load_or_train`. Returned in eval mode.
-    """
-    from .data import CLASSES, book_split
-    from .models import GAPNet
-
-    images, labels, _ = book_split("train")
-    return load_or_train(GAPNet(len(CLASSES)), images, labels, device=device, progress=progress)

@@ -1,0 +1,135 @@
+"""The book's shipped networks (camlib.book_models): intact, loaded safely, and what the chapters print.
+
+Retraining them takes minutes; benchmarks/retrain.py checks that a retrain on this machine
+lands within 1.5 points of the shipped test accuracy.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+import camlib
+from camlib import book_models
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = sorted(book_models.RECIPES)
+
+
+def test_manifest_records_every_recipe_and_how_it_was_made():
+    records = book_models.manifest()
+    assert sorted(records) == NAMES
+    for name, entry in records.items():
+        recipe = book_models.RECIPES[name]
+        assert entry["architecture"] == recipe.architecture and entry["settings"] == recipe.settings
+        assert "seed" in entry["settings"]
+        assert {"torch", "machine", "date", "device", "script"} <= set(entry["made_by"])
+        assert entry["test_accuracy"] == entry["test_correct"] / entry["test_n"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shipped_file_matches_its_sha256_and_is_small(name):
+    entry = book_models.manifest()[name]
+    path = book_models.WEIGHTS_DIR / entry["file"]
+    assert book_models.sha256(path) == entry["sha256"]
+    assert path.stat().st_size < 2 * 2**20, "shipped weights stay small"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loading_reproduces_the_recorded_test_accuracy(name, capsys):
+    model = camlib.book_model(name, device="cpu")
+    assert not model.training
+    images, labels, _ = camlib.book_split("test")
+    correct = int((camlib.predict(model, images) == labels).sum())
+    assert correct == book_models.manifest()[name]["test_correct"]
+    assert "the book's shipped weights" in capsys.readouterr().out
+
+
+def test_chapter_2_prints_the_shipped_accuracies():
+    nb = nbformat.read(ROOT / "book" / "chapters" / "02_gap_vs_flatten.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    for name, label in [("gapnet", "GAPNet"), ("flattennet", "FlattenNet")]:
+        acc = book_models.manifest()[name]["test_accuracy"]
+        assert re.search(rf"{label}: .*test {100 * acc:5.1f} %", printed), f"chapter 2 does not print {label}'s {acc:.1%}"
+
+
+def test_loads_with_weights_only(monkeypatch):
+    calls = []
+    real_load = torch.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("weights_only"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    book_models.load_shipped("gapnet")
+    assert calls == [True]
+
+
+@pytest.fixture()
+def weights_copy(tmp_path, monkeypatch):
+    folder = tmp_path / "weights"
+    shutil.copytree(book_models.WEIGHTS_DIR, folder)
+    monkeypatch.setattr(book_models, "WEIGHTS_DIR", folder)
+    monkeypatch.setattr(book_models, "MANIFEST", folder / "manifest.json")
+    return folder
+
+
+def test_a_damaged_file_is_refused(weights_copy):
+    path = weights_copy / book_models.manifest()["gapnet"]["file"]
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="SHA-256.*reinstall camlib"):
+        camlib.book_model("gapnet", device="cpu")
+
+
+def test_a_changed_recipe_is_refused(weights_copy):
+    records = json.loads((weights_copy / "manifest.json").read_text())
+    records["gapnet"]["settings"] = {**records["gapnet"]["settings"], "epochs": 99}
+    (weights_copy / "manifest.json").write_text(json.dumps(records))
+    with pytest.raises(RuntimeError, match="another recipe.*train_book_models.py gapnet"):
+        camlib.book_model("gapnet", device="cpu")
+
+
+def test_unknown_name_lists_the_choices():
+    with pytest.raises(ValueError, match="flattennet.*gapnet.*gmpnet"):
+        camlib.book_model("resnet")
+
+
+@pytest.mark.parametrize("switch", ["argument", "environment"])
+def test_retraining_is_one_switch_away_and_says_so(switch, tmp_path, monkeypatch, capsys):
+    """A tiny recipe on a tiny split, so that the switch is tested in seconds."""
+    tiny = book_models.Recipe(lambda: camlib.GAPNet(5, widths=(4, 8)), "GAPNet(5, widths=(4, 8))",
+                              settings={"epochs": 1, "batch_size": 16, "lr": 3e-3, "weight_decay": 1e-4, "seed": 0})
+    monkeypatch.setitem(book_models.RECIPES, "gapnet", tiny)
+    monkeypatch.setattr(camlib.data, "book_split", lambda name, with_masks=False: camlib.synthetic(40, seed=5))
+    monkeypatch.setenv("CAMLIB_CACHE", str(tmp_path))
+    if switch == "environment":
+        monkeypatch.setenv(book_models.RETRAIN_ENV, "1")
+        model = camlib.book_model("gapnet", device="cpu", progress=False)
+    else:
+        monkeypatch.delenv(book_models.RETRAIN_ENV, raising=False)
+        model = camlib.book_model("gapnet", device="cpu", retrain=True, progress=False)
+    assert model.features[0].out_channels == 4 and not model.training
+    assert "trained on this machine" in capsys.readouterr().out
+    assert list(tmp_path.glob("gapnet-*.pt")), "the retrained weights are cached on this machine"
+
+
+def test_the_wheel_ships_the_weights(tmp_path):
+    """`pip install` of the repository (the Colab set-up cell) brings the weights and the manifest."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
+                    str(ROOT)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("camlib-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for entry in book_models.manifest().values():
+        assert f"camlib/weights/{entry['file']}" in names
+    assert "camlib/weights/manifest.json" in names
