@@ -13,7 +13,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
 
-.PHONY: install book test unit nbval site notebooks assignments grade bench clean
+.PHONY: install book test unit nbval site sync notebooks assignments grade bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -57,8 +57,16 @@ site: $(STAMP)
 		echo "site: Debian's chromium is not installed; skipping the browser checks (apt-get install chromium)"; \
 	fi
 
+# Each chapter is edited as book/src/NN_name.py (jupytext percent format) and paired with
+# book/chapters/NN_name.ipynb (jupytext.toml): copy the cells of every .py into its notebook,
+# keeping the stored outputs of unchanged cells.
+sync: $(STAMP)
+	for src in $(sort $(wildcard book/src/*.py)); do \
+		$(VENV)/bin/jupytext --quiet --update --to ipynb --output book/chapters/$$(basename $$src .py).ipynb $$src || exit 1; \
+	done
+
 # Re-execute every chapter in a fresh kernel and store its outputs (what nbval compares against).
-notebooks: $(STAMP)
+notebooks: sync
 	$(PY) tools/execute_notebooks.py $(CHAPTERS)
 
 # Classroom: the student edition (generated from the chapters) and the grader; see book/instructor_guide.md.

@@ -33,6 +33,7 @@ import torch
 import camlib
 
 device = camlib.default_device()
+camlib.full_precision()  # on a GPU: full float32, no TF32, so it prints the digits a CPU prints
 _ = torch.manual_seed(0)
 
 # %% [markdown]

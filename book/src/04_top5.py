@@ -31,6 +31,7 @@ import camlib.widgets
 set_matplotlib_formats("jpeg")  # photographic figures: JPEG keeps the notebook small
 
 device = camlib.default_device()
+camlib.full_precision()  # on a GPU: full float32, no TF32, so it prints the digits a CPU prints
 _ = torch.manual_seed(0)
 
 # %%
