@@ -110,6 +110,7 @@ plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+# a widget's output is its model id, a fresh random UUID on every run (tests/site checks the rendered explorer)
 camlib.widgets.static_explorer(weights, photos, topk=5)
 
 # %% [markdown]
@@ -123,6 +124,7 @@ camlib.widgets.static_explorer(weights, photos, topk=5)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+# a widget's output is its model id, a fresh random UUID on every run
 camlib.widgets.explorer(weights, photos, topk=5)
 
 # %% [markdown]

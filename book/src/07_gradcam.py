@@ -216,6 +216,7 @@ for k in (1, 10, 100):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+# timings: they differ from machine to machine and from run to run
 def best_time(fn, repeats=3):
     times = []
     for _ in range(repeats):
