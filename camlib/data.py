@@ -8,12 +8,14 @@
 * :func:`sample_images` returns real photos that ship inside scikit-image and
   scikit-learn, so that the pretrained chapters run offline.
 * :func:`load_image` turns a path, a PIL image or an array into an HxWx3 uint8 array.
+* :func:`composite` puts photos side by side in one scene and returns the box of each,
+  so that the book can measure whether each class's map falls on its own object.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Union
+from typing import Sequence, Union
 
 import numpy as np
 import torch
@@ -196,3 +198,26 @@ def book_split(name: str, with_masks: bool = False) -> tuple[torch.Tensor, ...]:
         raise ValueError(f"unknown split {name!r}; choose one of {list(SPLITS)}")
     n, seed = SPLITS[name]
     return synthetic(n, seed=seed, with_masks=with_masks)
+
+
+def composite(images: Sequence[ImageLike], size: int = 224) -> tuple[np.ndarray, torch.Tensor]:
+    """Photos side by side in one scene, each resized to ``size`` x ``size``, with the box of each part.
+
+    Returns ``(scene, boxes)``:
+
+    * scene: uint8 array [size, n * size, 3], the n photos left to right
+    * boxes: int64 tensor [n, 4], part i's box (x0, y0, x1, y1) with exclusive ends,
+      ``(i * size, 0, (i + 1) * size, size)``: the true box of each photo in the scene
+
+    Each photo is resized as :func:`camlib.load_pretrained`'s preprocess resizes (PIL bilinear,
+    no crop), so preprocessing one part's tile ``scene[:, x0:x1]`` gives exactly the tensor
+    that preprocessing the photo alone gives. Non-square photos are squashed, as preprocess
+    squashes them; :func:`sample_images` returns square ones.
+    """
+    if isinstance(images, (np.ndarray, Image.Image, str, os.PathLike)) or len(images) == 0:
+        raise ValueError("composite takes a list of one or more photos, e.g. [photos['chelsea'], photos['motorcycle']]")
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive int (pixels per side of each part), got {size!r}")
+    parts = [np.asarray(Image.fromarray(load_image(img)).resize((size, size), Image.BILINEAR)) for img in images]
+    boxes = torch.tensor([[i * size, 0, (i + 1) * size, size] for i in range(len(parts))], dtype=torch.int64)
+    return np.ascontiguousarray(np.concatenate(parts, axis=1)), boxes

@@ -90,3 +90,28 @@ def test_unreadable_file(tmp_path):
     path.write_bytes(b"this is not a jpeg")
     with pytest.raises(ValueError, match="cannot read"):
         load_image(path)
+
+
+def test_composite_places_each_photo_in_its_box():
+    from camlib.data import composite
+    from camlib.pretrained import make_preprocess
+
+    photos = sample_images()
+    scene, boxes = composite([photos["chelsea"], photos["motorcycle"]], size=64)
+    assert scene.shape == (64, 128, 3) and scene.dtype == np.uint8
+    assert boxes.dtype == torch.int64 and boxes.tolist() == [[0, 0, 64, 64], [64, 0, 128, 64]]
+    preprocess = make_preprocess((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    for (x0, y0, x1, y1), name in zip(boxes.tolist(), ["chelsea", "motorcycle"]):
+        # a tile preprocesses to exactly what the photo alone gives (same resize, none at the tile's size)
+        assert torch.equal(preprocess(scene[y0:y1, x0:x1], size=64), preprocess(photos[name], size=64))
+    one, box = composite([photos["coffee"]], size=32)
+    assert one.shape == (32, 32, 3) and box.tolist() == [[0, 0, 32, 32]]
+
+
+@pytest.mark.parametrize("images, size", [([], 224), (np.zeros((8, 8, 3), np.uint8), 224),
+                                          ([np.zeros((8, 8, 3), np.uint8)], 0)])
+def test_composite_errors(images, size):
+    from camlib.data import composite
+
+    with pytest.raises(ValueError):
+        composite(images, size=size)
