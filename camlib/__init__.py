@@ -20,7 +20,7 @@ from .data import CLASSES, book_split, load_image, sample_images, synthetic
 from .device import default_device, full_precision
 from .gradcam import gradcam
 from .localize import (Localization, box_accuracy, boxes_from_maps, cam_boxes, cam_maps, cam_to_box, cam_to_boxes,
-                       centre_box, iou, localize, normalize, peak_in_box, upsample)
+                       centre_box, iou, localization_accuracy, localize, normalize, peak_in_box, upsample)
 from .models import FlattenNet, GAPNet, GMPNet, count_params
 from .pretrained import Pretrained, load_pretrained
 from .train import evaluate, load_or_train, predict, train
@@ -32,5 +32,5 @@ __all__ = [
     "CAM", "CAMResult", "CLASSES", "FlattenNet", "GAPNet", "GMPNet", "Localization", "Pretrained", "book_model",
     "book_split", "box_accuracy", "boxes_from_maps", "cam_boxes", "cam_maps", "cam_to_box", "cam_to_boxes", "centre_box", "count_params", "data",
     "default_device", "draw_box", "full_precision", "evaluate", "gradcam", "iou", "load_image", "load_or_train", "load_pretrained",
-    "localize", "normalize", "overlay", "peak_in_box", "predict", "sample_images", "show_cams", "synthetic", "train", "upsample",
+    "localization_accuracy", "localize", "normalize", "overlay", "peak_in_box", "predict", "sample_images", "show_cams", "synthetic", "train", "upsample",
 ]

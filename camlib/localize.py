@@ -299,18 +299,42 @@ def box_accuracy(pred: Sequence[Sequence[int]], truth: Sequence[Sequence[int]], 
     return sum(iou(p, t) >= min_iou for p, t in zip(pred, truth)) / len(pred)
 
 
-def cam_maps(model, images: Tensor, class_idx=None, topk: int = 1, batch_size: int = 256) -> tuple[Tensor, Tensor]:
+def localization_accuracy(classes: Tensor, boxes: Sequence[Sequence[Sequence[int]]], labels: Tensor,
+                          truth: Sequence[Sequence[int]], min_iou: float = 0.5) -> float:
+    """The CAM paper's localization accuracy: an image counts only when the class is right too.
+
+    ``classes`` [N, K] are each image's K guessed classes (the top-K predictions), ``boxes``
+    N lists of K boxes (the box of each guessed class), ``labels`` [N] the true classes and
+    ``truth`` N true boxes. An image is localized when one of its K guesses has the true
+    class *and* a box with IoU >= ``min_iou`` (the paper's 0.5). K = 1 gives top-1, K = 5
+    top-5 localization accuracy; the paper reports the error, 1 minus this.
+    """
+    classes = torch.as_tensor(classes)
+    if classes.ndim != 2 or len(classes) != len(boxes) or len(labels) != len(classes) or len(truth) != len(classes):
+        raise ValueError(f"expected classes [N, K], N lists of K boxes, labels [N] and N true boxes, got "
+                         f"{tuple(classes.shape)}, {len(boxes)}, {len(labels)} and {len(truth)}")
+    if len(classes) == 0 or any(len(b) != classes.shape[1] for b in boxes):
+        raise ValueError(f"need at least one image, and one box per guessed class ({classes.shape[1]} per image)")
+    hits = sum(any(int(c) == int(y) and iou(b, t) >= min_iou for c, b in zip(cs, bs))
+               for cs, bs, y, t in zip(classes.tolist(), boxes, torch.as_tensor(labels).tolist(), truth))
+    return hits / len(classes)
+
+
+def cam_maps(model, images: Tensor, class_idx=None, topk: int = 1, batch_size: int = 256,
+             target_layer=None) -> tuple[Tensor, Tensor]:
     """Logits [N, num_classes] and raw maps [N, K, h, w] of a whole set of images, batch by batch.
 
     ``class_idx`` is as for :class:`camlib.CAM` (None for the top-``topk``, an int or a list
     of classes for every image, "all" for every class), or a tensor [N] / [N, K] of classes
-    per image (e.g. the true labels). One forward pass per batch; results on the CPU.
+    per image (e.g. the true labels). ``target_layer`` as for :class:`camlib.CAM`: name it to
+    read the maps of a network that is not GAP -> Linear (the paper's GMP networks, say).
+    One forward pass per batch; results on the CPU.
     """
     from .cam import CAM
 
     device = next(model.parameters()).device
     logits, maps = [], []
-    with CAM(model) as cam:
+    with CAM(model, target_layer=target_layer) as cam:
         if isinstance(class_idx, str) and class_idx == "all":
             class_idx = list(range(cam.fc.out_features))
         for start in range(0, len(images), batch_size):
@@ -325,13 +349,14 @@ def cam_maps(model, images: Tensor, class_idx=None, topk: int = 1, batch_size: i
 
 
 def cam_boxes(model, images: Tensor, thresholds: Sequence[float] = (0.2,), class_idx=None,
-              batch_size: int = 256) -> dict[float, list[Box]]:
+              batch_size: int = 256, target_layer=None) -> dict[float, list[Box]]:
     """CAM boxes of a batch of images [N, C, H, W], at several thresholds, from one forward pass each batch.
 
     ``class_idx`` is None (each image's predicted class), an int, or a tensor [N] (e.g. the
-    true labels). Returns {threshold: N boxes in the images' pixel coordinates}.
+    true labels); ``target_layer`` as for :func:`cam_maps`. Returns {threshold: N boxes in
+    the images' pixel coordinates}.
     """
-    _, maps = cam_maps(model, images, class_idx=class_idx, batch_size=batch_size)
+    _, maps = cam_maps(model, images, class_idx=class_idx, batch_size=batch_size, target_layer=target_layer)
     return boxes_at_thresholds(maps[:, 0], tuple(images.shape[-2:]), thresholds)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 import yaml
@@ -59,6 +60,7 @@ def test_stored_executed_top_to_bottom(chapter):
 def test_colab_setup_cell_first(chapter):
     first = code_cells(chapter)[0]
     assert "colab-setup" in first.metadata.get("tags", [])
+    assert "remove-cell" in first.metadata.get("tags", []), "the rendered page hides the set-up cell"
     assert '"google.colab" in sys.modules' in first.source
     assert f"camlib @ git+{REPO}" in first.source, "run `python tools/set_repository.py URL` to sync the set-up cells"
 
@@ -66,6 +68,7 @@ def test_colab_setup_cell_first(chapter):
 def test_device_chosen_once_and_seeded(chapter):
     source = "\n".join(c.source for c in code_cells(chapter))
     assert "device = camlib.default_device()" in source
+    assert "camlib.full_precision()" in source, "a GPU must print the digits a CPU prints"
     assert "_ = torch.manual_seed(0)" in source
     assert ".cuda()" not in source and "device=\"cuda\"" not in source
 
@@ -90,3 +93,41 @@ def test_every_figure_has_alt_text(chapter):
         if has_image:
             alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
             assert len(alt) > 15, f"figure cell without alt text: {cell.source[:60]!r}"
+
+
+# What nbval honours as "do not compare this cell's output" (comment markers and tags).
+OPT_OUT_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION")
+OPT_OUT_TAGS = {"nbval-ignore-output", "nbval-skip", "raises-exception"}
+MAX_OPT_OUTS = 12  # in all chapters together: a fresh training run, timings, progress bars, and nothing else
+
+
+def opt_outs(nb) -> list:
+    out = []
+    for cell in code_cells(nb):
+        lines = [line.strip() for line in cell.source.splitlines()]
+        marked = [i for i, line in enumerate(lines) if line.lstrip("#").strip() in OPT_OUT_MARKERS and line.startswith("#")]
+        if marked or OPT_OUT_TAGS & set(cell.metadata.get("tags", [])):
+            out.append((cell, lines, marked))
+    return out
+
+
+def test_few_cells_opt_out_of_output_comparison_each_saying_why():
+    cells = [c for path in CHAPTERS for c in opt_outs(nbformat.read(path, as_version=4))]
+    assert len(cells) <= MAX_OPT_OUTS, f"{len(cells)} cells opt out of nbval's comparison; at most {MAX_OPT_OUTS} may"
+    for cell, lines, marked in cells:
+        assert marked, f"opt out with a comment marker and its reason, not a tag: {cell.source[:60]!r}"
+        why = lines[marked[0] + 1] if marked[0] + 1 < len(lines) else ""
+        assert why.startswith("#") and len(why) > 20, \
+            f"the line after {lines[marked[0]]} must be a comment saying why the output differs per run: {cell.source[:80]!r}"
+
+
+def test_each_chapter_source_is_paired_with_its_notebook():
+    """book/src/*.py is the file to edit; `make sync` writes its cells into the notebook (jupytext.toml)."""
+    sources = sorted((ROOT / "book" / "src").glob("*.py"))
+    assert [p.stem for p in sources] == [p.stem for p in CHAPTERS], "every chapter needs a book/src/*.py and a notebook"
+    for src, path in zip(sources, CHAPTERS):
+        want = jupytext.read(src)
+        have = nbformat.read(path, as_version=4)
+        cells = [(c.cell_type, c.source, c.metadata.get("tags", []), c.metadata.get("mystnb")) for c in have.cells]
+        expected = [(c.cell_type, c.source, c.metadata.get("tags", []), c.metadata.get("mystnb")) for c in want.cells]
+        assert cells == expected, f"{path.name} differs from {src.name}: edit the .py, then run `make sync` and `make notebooks`"

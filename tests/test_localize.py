@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+import camlib
 from camlib import box_accuracy, cam_to_box, centre_box, iou, normalize, upsample
 
 
@@ -247,3 +248,37 @@ def test_boxes_from_maps_keeps_its_nested_lists_of_int_tuples():
     assert all(isinstance(box, tuple) and len(box) == 4 and all(type(v) is int for v in box)
                for per_image in boxes for box in per_image)
     assert boxes[1][0] == (0, 0, 56, 56)
+
+
+def test_localization_accuracy_needs_the_class_and_the_box():
+    truth = [(0, 0, 10, 10), (0, 0, 10, 10), (0, 0, 10, 10)]
+    labels = torch.tensor([1, 2, 3])
+    good, bad = (0, 0, 10, 10), (20, 20, 30, 30)
+    # top-1: right class and box; right box, wrong class; right class, wrong box
+    top1 = camlib.localization_accuracy(torch.tensor([[1], [0], [3]]), [[good], [good], [bad]], labels, truth)
+    assert top1 == pytest.approx(1 / 3)
+    # top-2: the second guess counts when it has the true class and a good box, not the first guess's box
+    classes = torch.tensor([[0, 1], [0, 2], [3, 0]])
+    boxes = [[bad, good], [good, bad], [bad, good]]
+    assert camlib.localization_accuracy(classes, boxes, labels, truth) == pytest.approx(1 / 3)
+    assert camlib.localization_accuracy(classes, boxes, labels, truth, min_iou=0.0) == pytest.approx(1.0)
+
+
+def test_localization_accuracy_refuses_mismatched_inputs():
+    with pytest.raises(ValueError, match=r"classes \[N, K\]"):
+        camlib.localization_accuracy(torch.tensor([1, 2]), [[(0, 0, 1, 1)]] * 2, torch.tensor([1, 2]), [(0, 0, 1, 1)] * 2)
+    with pytest.raises(ValueError, match="one box per guessed class"):
+        camlib.localization_accuracy(torch.tensor([[1, 2]]), [[(0, 0, 1, 1)]], torch.tensor([1]), [(0, 0, 1, 1)])
+
+
+def test_cam_maps_of_a_gmp_network_with_a_named_layer():
+    """CAM refuses a max-pooled network by itself; named, its layer gives the paper's GMP maps."""
+    model = camlib.GMPNet(5).eval()
+    x = torch.rand(3, 3, 32, 32)
+    with pytest.raises(ValueError, match="not the global average"):
+        camlib.cam_maps(model, x)
+    logits, maps = camlib.cam_maps(model, x, class_idx="all", target_layer="features")
+    with torch.no_grad():
+        feats = model.features(x)
+    assert torch.allclose(maps, torch.einsum("nc,bchw->bnhw", model.fc.weight, feats), atol=1e-5)
+    assert torch.allclose(logits, model(x), atol=1e-5)

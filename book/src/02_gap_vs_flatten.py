@@ -13,8 +13,17 @@
 # The CAM paper builds on the second. This chapter trains both heads on the same trunk,
 # side by side, and compares what they cost, how well they classify, and what they keep:
 # GAP's one-weight-per-channel is exactly what lets us draw a class activation map.
+#
+# In this chapter you will:
+#
+# * count the parameters of a flatten head and of a GAP head, by formula and on the modules;
+# * watch a network train, and load the book's shipped networks, which print the same
+#   numbers on every machine;
+# * compare the two heads' accuracy, and see the flatten head's template per position;
+# * see why a flatten head fits one input size while a GAP head fits any;
+# * derive why GAP makes the class activation map possible, and draw the maps.
 
-# %% tags=["colab-setup"]
+# %% tags=["colab-setup", "remove-cell"]
 # Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
 import sys
 
@@ -193,6 +202,11 @@ for name, net in [("GAPNet", gap_net), ("FlattenNet", flat_net)]:
 # whose object happened to be there. The GAP head learns it once per channel, for every
 # position at the same time.
 #
+# The paper reports the other side of the trade on ImageNet: replacing the fully connected
+# layers of AlexNet, VGGnet and GoogLeNet by GAP and one linear layer cost "a small
+# performance drop of 1-2 %" in classification (Section 3.2 and Table 1 of the paper),
+# a price it pays for maps that localize.
+#
 # ## What the flatten head keeps: a template per position
 #
 # The flatten head's weight matrix is `[classes, n_ch x H x W]`. Reshaped, the row of one
@@ -319,6 +333,33 @@ plt.show()
 # can be read off as a map: compare where the red sits with the green boxes above it.
 # Chapter 3 takes the computation apart; chapter 5 turns these maps into boxes and
 # measures how often they hit the true box.
+
+# %% [markdown]
+# ## Summary
+#
+# A flatten head gives the classifier one weight per channel *and position*,
+# `n_ch x H x W` per class; a GAP head averages each channel first and keeps one weight per
+# channel, `n_ch` per class, shared by every position. On the book's data the much smaller
+# GAP head classifies at least as well as the flatten head, and it accepts any input size,
+# while the flatten head learns a separate template for every position and fits one size.
+# Because GAP's weight is the same everywhere, it can move inside the average: the class
+# score is the mean of a map, $M_c = \sum_k w_{c,k} f_k$, plus the bias, and that map is
+# the class activation map. The networks the book builds on are trained once and shipped,
+# so that every reader sees the same numbers; `CAMLIB_RETRAIN=1` retrains them on yours.
+#
+# ## Questionnaire
+#
+# 1. How many weights per class does a flatten head have on `n_ch` feature maps of
+#    `H x W`, and how many does a GAP head have?
+# 2. What does a flatten head's weight for one channel look like when reshaped, and why
+#    can it change sign from position to position?
+# 3. Why does a flatten head accept only one input size, while a GAP head accepts any?
+# 4. Why might a flatten head with far more parameters classify no better than a GAP head?
+# 5. What did the paper find its GAP networks cost in classification on ImageNet?
+# 6. Write the logit of a GAP network as the mean of a map. Which property of the GAP head
+#    lets the weight move inside the average?
+# 7. Why does the book ship its trained networks instead of training them on every
+#    reader's machine, and how do you retrain them on yours?
 
 # %% [markdown]
 # ## Exercises

@@ -8,8 +8,19 @@
 # with the class's row as the weights. We take each ingredient out by hand, combine them
 # three ways, check the result against `camlib.CAM`, and prove (then check) the identity
 # that makes the map meaningful: *its mean plus the bias is the class score*.
+#
+# In this chapter you will:
+#
+# * read a class's weight vector out of the final `Linear` layer;
+# * capture the last feature maps with a forward hook, first by hand, then with a context
+#   manager that always removes it;
+# * compute the map as a weighted sum three ways (a loop, `einsum`, `camlib.CAM`);
+# * derive and check *mean of the map plus bias is the logit*, and relate it to the
+#   paper's own convention (a sum, no bias);
+# * upsample the coarse map to the photo and see what normalizing it for display keeps
+#   and what it throws away.
 
-# %% tags=["colab-setup"]
+# %% tags=["colab-setup", "remove-cell"]
 # Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
 import sys
 
@@ -241,6 +252,24 @@ print("identity holds for all 1000 classes:",
       torch.allclose(logits[0], all_maps.mean(dim=(1, 2)) + b, atol=1e-4))
 
 # %% [markdown]
+# **The paper writes it differently.** Section 2 of the CAM paper defines the pooled value
+# as a *sum*, $F_k = \sum_{x,y} f_k(x,y)$, the class score as
+# $S_c = \sum_k w^c_k F_k$ without a bias ("We explicitly set the input bias of the softmax
+# to 0 as it has little to no impact on the classification performance"), and so gets
+# $S_c = \sum_{x,y} M_c(x,y)$: the score is the map's *sum*. PyTorch's pooling averages and
+# its `Linear` layer has a bias, so this book writes *mean plus bias*. The two conventions
+# describe the same network up to constants: a network that sums instead of averaging needs
+# weights $w^c_k / (HW)$ to give the same scores, its map is ours divided by $HW$, and the
+# bias adds the same number at every position. Neither constant moves the map's peak or
+# changes its shape, so both conventions draw the same picture. Checked here:
+
+# %%
+h, w = all_maps.shape[-2:]
+paper_map = torch.einsum("k,khw->hw", w_palace / (h * w), f)  # weights of the equivalent summing network
+print(f"sum of the summing network's map: {paper_map.sum():.3f} = logit - bias: {logits[0, palace] - b[palace]:.3f}")
+print("its map is ours divided by h x w:", torch.allclose(paper_map, all_maps[palace] / (h * w), atol=1e-6))
+
+# %% [markdown]
 # ## From a 7 x 7 grid to the photo
 #
 # The map has one value per cell of the last feature grid, and neighbouring cells are
@@ -292,6 +321,34 @@ plt.show()
 # Everything `camlib.CAM` does is now on this page: a hook for the features, one row of
 # the weight matrix, a weighted sum over channels. Upsampling and normalizing come after,
 # for display.
+
+# %% [markdown]
+# ## Summary
+#
+# A class activation map needs nothing the network does not already have: row $c$ of the
+# final layer's weight matrix, and the last feature maps of one forward pass, which a
+# forward hook captures (and must remove afterwards). Their weighted sum over channels,
+# $M_c = \sum_k w^c_k f_k$, is the map, and because global average pooling and the linear
+# layer can be swapped, the mean of the map plus the bias is exactly the class's logit.
+# The paper writes the same identity with a sum and no bias; the maps differ only by a
+# constant factor. Upsampling to the photo and normalizing to [0, 1] are for display: the
+# normalized map no longer adds up to the score.
+#
+# ## Questionnaire
+#
+# 1. Which two ingredients does a class activation map need, and where in the network does
+#    each come from?
+# 2. Why is the weight matrix of `nn.Linear(1280, 1000)` stored with shape `[1000, 1280]`,
+#    and which part of it belongs to one class?
+# 3. What does a forward hook receive, and why must it be removed after use? How does a
+#    context manager guarantee that?
+# 4. Write the class activation map of class $c$ as a formula.
+# 5. Derive why the mean of the map plus the bias equals the logit. Which property of
+#    global average pooling makes the swap of the sums possible?
+# 6. How does the paper's convention (a sum, no bias) differ from this book's, and why does
+#    it not change the picture?
+# 7. Why can the raw map have negative cells although every feature map is non-negative?
+# 8. What is lost when the map is normalized to [0, 1] for display?
 
 # %% [markdown]
 # ## Exercises

@@ -156,3 +156,13 @@ def test_top5_explorer_works_without_a_kernel(server, browser):
     explorer.screenshot(path=str(SHOTS / "04_top5_explorer.png"))
     page.close()
     assert not page.problems, "\n".join(page.problems)
+
+
+def test_chapter_pages_hide_the_colab_set_up_cell():
+    """The set-up cell stays in the notebooks (Colab runs it) but not on the rendered pages."""
+    chapters = sorted((SITE / "book" / "chapters").glob("*.html"))
+    assert chapters, "no rendered chapters: run `make book` first"
+    for page in chapters:
+        html = page.read_text()
+        assert "google.colab" not in html, f"{page.name} shows the Colab set-up cell"
+        assert "camlib.default_device()" in html, f"{page.name} lost its first visible code cell"
