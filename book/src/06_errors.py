@@ -2,13 +2,13 @@
 # # 6. When the model is wrong
 #
 # An accuracy tells you *how often* a classifier fails, not *why*. The CAM paper presents
-# a class activation map as the image regions a network uses to identify one class
-# (its Section 3), and says in its abstract that the GAP network "exposes the implicit
-# attention of CNNs on an image". Because every class has its own map, we can take a
-# mistake and ask where the evidence for the wrong answer came from. Did the network look
-# at the object and misread its shape, or did something else in the picture (a
-# distractor, clutter) pull it away? Reading mistakes this way is our use of the maps; the
-# paper itself does not go through a network's errors.
+# the class activation map of a category as the discriminative image regions the network
+# uses to identify that category (its Section 3), and says in its abstract that global
+# average pooling builds a representation that "exposes the implicit attention of CNNs
+# on an image". Because every class has its own map, we can take a mistake and ask where
+# the evidence for the wrong answer came from. Did the network look at the object and
+# misread its shape, or did something else in the picture (a distractor, clutter) pull it
+# away? Reading a network's mistakes this way is this chapter's use of the maps.
 #
 # This chapter takes the book's GAPNet, finds the test images it gets wrong, and puts the
 # map of the wrong class next to the map of the true class for each of them. It then
