@@ -61,8 +61,8 @@ def shared_vmax(cams: Sequence | torch.Tensor) -> float:
     if isinstance(cams, torch.Tensor):
         values = [cams.detach().float().cpu()]
     else:
-        values = [c.detach().float().cpu() if isinstance(c, torch.Tensor) else torch.as_tensor(np.asarray(c, dtype=np.float32))
-                  for c in cams]
+        values = [c.detach().float().cpu() if isinstance(c, torch.Tensor)
+                  else torch.as_tensor(np.asarray(c, dtype=np.float32)) for c in cams]
     if not values or any(v.numel() == 0 for v in values):
         raise ValueError("shared_vmax needs at least one non-empty map")
     top = max(float(v.max()) for v in values)
@@ -91,7 +91,8 @@ def show_cams(image: ImageLike, cams: Sequence, titles: Sequence[str], boxes: Se
 
     photo = load_image(image)
     vmax = shared_vmax(cams) if shared_scale else None
-    fig, axes = plt.subplots(1, len(cams) + 1, figsize=(size * (len(cams) + 1) + (0.8 if shared_scale else 0), size * 1.15),
+    width = size * (len(cams) + 1) + (0.8 if shared_scale else 0)  # room for the colour bar
+    fig, axes = plt.subplots(1, len(cams) + 1, figsize=(width, size * 1.15),
                              layout="constrained" if shared_scale else None)
     axes[0].imshow(photo)
     axes[0].set_title("input", fontsize=9)
