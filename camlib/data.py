@@ -185,6 +185,10 @@ def sample_images(square: bool = True) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(_centre_square(v) if square else v) for k, v in photos.items()}
 
 
+# Hand-drawn boxes (x0, y0, x1, y1), exclusive ends, in the pixels of sample_images() (square crops):
+# the object a reader would point at. "china": the pagoda tower, from its finial to the bottom edge.
+HAND_BOXES: dict[str, tuple[int, int, int, int]] = {"china": (0, 28, 265, 427)}
+
 # The splits every chapter, test and benchmark shares: (number of images, seed).
 SPLITS = {"train": (3000, 0), "valid": (500, 2), "test": (1000, 1)}
 

@@ -115,3 +115,12 @@ def test_composite_errors(images, size):
 
     with pytest.raises(ValueError):
         composite(images, size=size)
+
+
+def test_hand_boxes_lie_inside_their_photos():
+    from camlib.data import HAND_BOXES
+
+    photos = sample_images()
+    for name, (x0, y0, x1, y1) in HAND_BOXES.items():
+        h, w = photos[name].shape[:2]
+        assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, name
