@@ -4,9 +4,9 @@ The trained GAPNet of the book (``camlib.book_model("gapnet")``), the book's ``v
 splits. For each image one box; a box is correct when its IoU with the true box is at
 least 0.5 (the paper's criterion). Methods:
 
-* CAM, predicted class: ``camlib.cam_boxes`` (the map of the class the network predicts)
+* CAM, predicted class: ``cam_boxes`` below (the map of the class the network predicts)
 * CAM, true class: the same with ``class_idx`` = the label (what a perfect classifier would give)
-* Grad-CAM, predicted class: ``camlib.gradcam`` at the same layer, boxed by ``camlib.boxes_from_maps``'s rule
+* Grad-CAM, predicted class: ``camlib.gradcam`` at the same layer, boxed by the same rule (``boxes_at``)
 * centred box: ``camlib.centre_box`` covering a fraction of each side (looks at nothing)
 * whole image: the box (0, 0, W, H)
 
@@ -21,7 +21,6 @@ import torch
 from torch import Tensor
 
 import camlib
-from camlib.localize import boxes_at_thresholds
 
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FRACTIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -31,9 +30,21 @@ def gradcam_boxes(model, images: Tensor, thresholds, batch_size: int = 256) -> d
     """Grad-CAM boxes (predicted class) of images [N, C, H, W] at several thresholds."""
     device = next(model.parameters()).device
     maps = torch.cat([camlib.gradcam(model, images[start:start + batch_size].to(device), target_layer=model.features,
-                                     topk=1)[0][:, 0].cpu() for start in range(0, len(images), batch_size)])
-    # the boxes exactly as camlib.cam_boxes makes them, so the timings compare the maps
-    return boxes_at_thresholds(maps, tuple(images.shape[-2:]), thresholds)
+                                     topk=1).maps[:, 0].cpu() for start in range(0, len(images), batch_size)])
+    # the boxes exactly as cam_boxes makes CAM's, so the timings compare the maps
+    return boxes_at(maps, tuple(images.shape[-2:]), thresholds)
+
+
+def boxes_at(maps: Tensor, size: tuple[int, int], thresholds) -> dict[float, list]:
+    """Maps [N, h, w] upsampled to ``size`` and normalized once, then boxed at each threshold: {t: N boxes}."""
+    up = camlib.normalize(camlib.upsample(maps, size))
+    return {t: camlib.cam_to_boxes(up, t).tolist() for t in thresholds}
+
+
+def cam_boxes(model, images: Tensor, thresholds, class_idx=None) -> dict[float, list]:
+    """CAM boxes of images [N, C, H, W] (predicted class, or ``class_idx``) at several thresholds."""
+    _, maps = camlib.cam_maps(model, images, class_idx=class_idx)
+    return boxes_at(maps[:, 0], tuple(images.shape[-2:]), thresholds)
 
 
 def _accuracies(model, x: Tensor, y: Tensor, boxes: Tensor) -> tuple[dict, dict]:
@@ -41,9 +52,9 @@ def _accuracies(model, x: Tensor, y: Tensor, boxes: Tensor) -> tuple[dict, dict]
     side = x.shape[-1]
     n = len(x)
     start = time.perf_counter()
-    cam = camlib.cam_boxes(model, x, THRESHOLDS)
+    cam = cam_boxes(model, x, THRESHOLDS)
     cam_s = time.perf_counter() - start
-    cam_true = camlib.cam_boxes(model, x, THRESHOLDS, class_idx=y)
+    cam_true = cam_boxes(model, x, THRESHOLDS, class_idx=y)
     start = time.perf_counter()
     grad = gradcam_boxes(model, x, THRESHOLDS)
     grad_s = time.perf_counter() - start

@@ -54,7 +54,8 @@ def main() -> None:
             seconds = time.perf_counter() - start
             acc = camlib.evaluate(model, test_x, test_y)
             gap = isinstance(getattr(model, "pool", None), torch.nn.AdaptiveAvgPool2d)  # CAM reads GAP networks
-            loc = camlib.box_accuracy(camlib.cam_boxes(model, test_x, [0.2])[0.2], test_boxes.tolist()) if gap else None
+            loc = (camlib.box_accuracy(camlib.cam_to_boxes(camlib.cam_maps(model, test_x)[1][:, 0], 0.2, size=64),
+                                       test_boxes) if gap else None)
             rows.append((name, run + 1, seconds, acc, shipped[name]["test_accuracy"], loc))
             states.append({k: v.cpu() for k, v in model.state_dict().items()})
         same = all(torch.equal(states[0][k], s[k]) for s in states[1:] for k in s)

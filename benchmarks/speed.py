@@ -17,10 +17,10 @@ one batch of work, and takes its hooks off again, so that no method pays for ano
                     then ``ClassifierOutputTarget`` per image for ranks 2..k, read from the
                     first call's outputs). Its maps come back ReLU'd, min-max scaled and
                     resized to the input by the library itself.
-``camlib_boxes``    ``camlib.CAM`` top-1 maps, then ``camlib.boxes_from_maps`` (upsample,
-                    normalise, the paper's box rule on every map at threshold 0.2 with
-                    ``camlib.cam_to_boxes``: one scipy labelling of the whole batch on the
-                    CPU, tensor ops on a GPU; the same boxes as ``cam_to_box`` map by map).
+``camlib_boxes``    ``camlib.CAM`` top-1 maps, then ``camlib.cam_to_boxes(maps, 0.2, size=)``:
+                    upsample, normalise, and the paper's box rule on every map at once (one
+                    scipy labelling of the whole batch on the CPU, tensor ops on a GPU; the
+                    same boxes as ``cam_to_box`` map by map).
 ==================  =========================================================================
 
 All three libraries hook the same layer: the one ``camlib.CAM`` finds in front of global
@@ -47,8 +47,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 import torch
-import torchvision
 import torch.nn.functional as F
+import torchvision
 from torch import Tensor, nn
 
 import camlib
@@ -112,7 +112,7 @@ def method(name: str, model: nn.Module, layer: nn.Module, x: Tensor) -> Iterator
             yield lambda: camlib.upsample(cam(x, topk=k).maps, size)
     elif name == "camlib_boxes":
         with camlib.CAM(model, target_layer=layer, fc=fc) as cam:
-            yield lambda: camlib.boxes_from_maps(cam(x, topk=1).maps, size, BOX_THRESHOLD)
+            yield lambda: camlib.cam_to_boxes(cam(x, topk=1).maps, BOX_THRESHOLD, size=size)
     elif name.startswith("torchcam_top"):
         from torchcam.methods import CAM as TorchCAM
 

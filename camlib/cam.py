@@ -22,8 +22,7 @@ from typing import Sequence, Union
 import torch
 from torch import Tensor, nn
 
-
-ClassIndex = Union[None, int, Sequence[int], Tensor]
+ClassIndex = Union[None, int, str, Sequence[int], Sequence[Sequence[int]], Tensor]
 
 _POOLS = (nn.AdaptiveAvgPool2d, nn.AvgPool2d, nn.AdaptiveMaxPool2d, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
 GRADCAM_HINT = ("CAM needs a network whose last feature map is globally average-pooled into a single nn.Linear; "
@@ -65,6 +64,76 @@ def find_fc(model: nn.Module) -> nn.Linear:
                          "not a weighted sum of pooled feature maps. " + GRADCAM_HINT +
                          " If one of them really is the GAP classifier, pass it as CAM(model, target_layer=..., fc=...).")
     return linears[0][1]
+
+
+def _class_index(class_idx: ClassIndex, batch: int, num_classes: int, device: torch.device | None = None
+                 ) -> Tensor | None:
+    """The classes to map, [B, K], from ``class_idx`` as every camlib function reads it; None when
+    the caller should take the top-k classes.
+
+    * ``None``: the top-``topk`` classes (the caller picks them once it has the logits);
+    * an int: that class for every image;
+    * a list, tuple or 1-D tensor of length B: one class per image (as in torchcam and
+      pytorch-grad-cam);
+    * a [B, K] tensor (or nested list): K classes per image; a [1, K] one: the same K for all;
+    * ``"all"``: every class, for every image.
+    """
+    if class_idx is None:
+        return None
+    if isinstance(class_idx, str):
+        if class_idx != "all":
+            raise ValueError(f"the only string class_idx is 'all' (every class), got {class_idx!r}")
+        return torch.arange(num_classes, device=device).expand(batch, num_classes)
+    if isinstance(class_idx, bool):
+        raise TypeError("class_idx must be None, an int, a list of B ints or a [B, K] tensor, got a bool")
+    try:
+        idx = torch.as_tensor(class_idx, device=device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"class_idx must be None, an int, a list of B ints or a [B, K] tensor ({err})") from err
+    if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
+        raise TypeError(f"class_idx must hold integers, got dtype {idx.dtype}")
+    if idx.ndim == 0:
+        idx = idx.view(1, 1).expand(batch, 1)
+    elif idx.ndim == 1:
+        if len(idx) != batch:
+            raise ValueError(f"a list or 1-D tensor class_idx gives one class per image, so it needs B = {batch} "
+                             f"entries, got {len(idx)}; for the same classes for every image pass a [1, K] tensor, "
+                             f"e.g. torch.tensor([{idx.tolist()}])")
+        idx = idx.view(batch, 1)
+    elif idx.ndim == 2 and idx.shape[0] in (1, batch) and idx.shape[1] > 0:
+        idx = idx.expand(batch, -1)
+    else:
+        raise ValueError(f"a class_idx tensor must be [B, K] = [{batch}, K] or [1, K], got {tuple(idx.shape)}")
+    if idx.numel() and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"class_idx must be in [0, {num_classes - 1}] (the model has {num_classes} classes), "
+                         f"got {class_idx!r}")
+    return idx.long()
+
+
+def _top_classes(logits: Tensor, topk: int) -> Tensor:
+    """The indices [B, topk] of the ``topk`` largest logits of each image, most likely first."""
+    if not 1 <= topk <= logits.shape[1]:
+        raise ValueError(f"topk must be between 1 and the number of classes ({logits.shape[1]}), got {topk}")
+    return logits.detach().topk(topk, dim=1).indices
+
+
+def _last_feature_maps(model: nn.Module, x: Tensor, channels: int | None = None
+                       ) -> tuple[Tensor, list[tuple[str, nn.Module, Tensor]]]:
+    """One forward pass that records every 4-D output: the logits, and the [B, C, h, w] maps
+    (h * w > 1, ``C == channels`` when given) in the order they were made; the last one is
+    the map in front of the head, produced by the outermost module that made it."""
+    seen: list[tuple[str, nn.Module, Tensor]] = []
+    names = {m: n for n, m in model.named_modules()}
+    handles = [m.register_forward_hook(lambda mod, i, o: seen.append((names[mod], mod, o)))
+               for m in model.modules() if m is not model and not isinstance(m, _POOLS)]
+    try:
+        logits = model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    maps = [(n, m, o) for n, m, o in seen if isinstance(o, Tensor) and o.ndim == 4 and o.shape[2] * o.shape[3] > 1
+            and (channels is None or o.shape[1] == channels)]
+    return logits, maps
 
 
 class CAM:
@@ -130,18 +199,8 @@ class CAM:
     # -- finding the feature map ---------------------------------------------------------
     def _forward_and_find_layer(self, x: Tensor) -> Tensor:
         """One forward pass that also records every 4-D output, to pick the map that feeds GAP."""
-        seen: list[tuple[str, nn.Module, Tensor]] = []
-        names = {m: n for n, m in self.model.named_modules()}
-        handles = [m.register_forward_hook(lambda mod, i, o: seen.append((names[mod], mod, o)))
-                   for m in self.model.modules() if m is not self.model and not isinstance(m, _POOLS)]
-        try:
-            logits = self.model(x)
-        finally:
-            for h in handles:
-                h.remove()
         c = self.fc.in_features
-        candidates = [(n, m, o) for n, m, o in seen
-                      if isinstance(o, Tensor) and o.ndim == 4 and o.shape[1] == c and o.shape[2] * o.shape[3] > 1]
+        logits, candidates = _last_feature_maps(self.model, x, channels=c)
         if not candidates or self._fc_input is None:
             raise ValueError(f"found no [B, {c}, h, w] feature map in front of the final Linear layer. " + GRADCAM_HINT)
         name, layer, feats = candidates[-1]  # the outermost module that produced the last map
@@ -159,36 +218,6 @@ class CAM:
                              "feature map. " + GRADCAM_HINT)
 
     # -- the maps ------------------------------------------------------------------------
-    def _class_indices(self, class_idx: ClassIndex, logits: Tensor, topk: int) -> Tensor:
-        b, n = logits.shape
-        if class_idx is None:
-            if not 1 <= topk <= n:
-                raise ValueError(f"topk must be between 1 and the number of classes ({n}), got {topk}")
-            return logits.topk(topk, dim=1).indices
-        if isinstance(class_idx, bool) or not isinstance(class_idx, (int, Sequence, Tensor)):
-            raise TypeError(f"class_idx must be None, an int, a list of ints or a [B, K] tensor, got {type(class_idx).__name__}")
-        idx = torch.as_tensor(class_idx, dtype=torch.long, device=logits.device)
-        if idx.ndim == 0:
-            idx = idx.view(1, 1).expand(b, 1)
-        elif idx.ndim == 1:
-            idx = idx.view(1, -1).expand(b, -1)
-        elif idx.ndim != 2 or idx.shape[0] != b:
-            raise ValueError(f"a class_idx tensor must be [B, K] = [{b}, K], got {tuple(idx.shape)}")
-        return idx
-
-    def _check_classes(self, class_idx: ClassIndex) -> None:
-        if class_idx is None or isinstance(class_idx, bool):
-            return
-        try:
-            idx = torch.as_tensor(class_idx)
-        except (TypeError, ValueError, RuntimeError) as err:
-            raise TypeError(f"class_idx must be an int, a list of ints or a [B, K] tensor ({err})") from err
-        if idx.is_floating_point() or idx.is_complex():
-            raise TypeError(f"class_idx must hold integers, got dtype {idx.dtype}")
-        n = self.fc.out_features
-        if idx.numel() == 0 or idx.min() < 0 or idx.max() >= n:
-            raise ValueError(f"class_idx must be in [0, {n - 1}] (the model has {n} classes), got {class_idx!r}")
-
     def _check_input(self, x: Tensor) -> None:
         if not isinstance(x, Tensor):
             raise TypeError(f"expected a float tensor [B, C, H, W], got {type(x).__name__}; "
@@ -214,13 +243,17 @@ class CAM:
     def __call__(self, x: Tensor, class_idx: ClassIndex = None, topk: int = 1) -> CAMResult:
         """Maps for the top-``topk`` classes (or ``class_idx``) of the images ``x`` [B, C, H, W].
 
-        ``class_idx`` is an int (the same class for every image), a list of ints (the same
-        classes for every image) or a [B, K] tensor (classes per image). One forward pass.
+        ``class_idx``, as in every camlib function: None for the top-``topk`` classes; an int
+        for the same class in every image; a list or 1-D tensor of B ints for one class per
+        image; a [B, K] tensor for K classes per image, or [1, K] for the same K in all;
+        ``"all"`` for every class. One forward pass.
         """
         if not self._active:
             raise RuntimeError("use CAM inside a with-block: `with CAM(model) as cam: result = cam(x)`")
         self._check_input(x)
-        self._check_classes(class_idx)
+        idx = _class_index(class_idx, len(x), self.fc.out_features)
+        if idx is None and not 1 <= topk <= self.fc.out_features:
+            raise ValueError(f"topk must be between 1 and the number of classes ({self.fc.out_features}), got {topk}")
         was_training = self.model.training
         if was_training:  # (each switch walks every module)
             self.model.eval()
@@ -238,7 +271,7 @@ class CAM:
             if was_training:
                 self.model.train()
             self._features = self._fc_input = None
-        idx = self._class_indices(class_idx, logits, topk)
+        idx = _top_classes(logits, topk) if idx is None else idx.to(logits.device)
         weights = self.fc.weight[idx]  # [B, K, C]: row w^c of each chosen class
         maps = torch.einsum("bkc,bchw->bkhw", weights, feats)
         probs = logits.softmax(dim=1).gather(1, idx)

@@ -1,40 +1,58 @@
-"""Grad-CAM (Selvaraju et al., 2017), written out to compare it with CAM.
+"""Grad-CAM (Selvaraju et al., ICCV 2017), written out to compare it with CAM.
 
 Grad-CAM weights each feature map by the spatial mean of the gradient of the class
 score with respect to it:  alpha_{c,k} = mean_{x,y} d logit_c / d f_k(x, y), and the map
 is  sum_k alpha_{c,k} f_k  (the paper then applies a ReLU). For a GAP -> Linear network,
 d logit_c / d f_k(x, y) = w_{c,k} / (h * w) at every position, so Grad-CAM is CAM divided
-by h * w. Grad-CAM also works when there is no GAP (a flatten head, several Linear
-layers), at the price of one backward pass per class.
+by h * w (Section 3.1 of the Grad-CAM paper). Grad-CAM also works when there is no GAP (a
+flatten head, several Linear layers), at the price of one backward pass per class.
+
+    result = gradcam(model, x, topk=5)     # the same call and result as camlib.CAM's
+    result.maps                            # [B, 5, h, w]
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
+from .cam import CAMResult, ClassIndex, _class_index, _last_feature_maps, _top_classes
 
-def gradcam(model: nn.Module, x: Tensor, target_layer: nn.Module, class_idx: Tensor | int | None = None,
-            topk: int = 1, relu: bool = False) -> tuple[Tensor, Tensor]:
-    """Grad-CAM maps of images ``x`` [B, C, H, W] at ``target_layer``.
 
-    Returns ``(maps, class_idx)``: maps [B, K, h, w] (no ReLU unless ``relu=True``) and the
-    classes [B, K] (top-``topk`` when ``class_idx`` is None). The model is run in eval mode,
-    its training flag restored, its parameters' ``.grad`` left untouched.
+def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int = 1,
+            target_layer: nn.Module | str | None = None, relu: bool = False) -> CAMResult:
+    """Grad-CAM maps of images ``x`` [B, C, H, W]: a :class:`camlib.CAMResult`, as ``camlib.CAM`` returns.
+
+    ``class_idx`` and ``topk`` mean what they mean for :class:`camlib.CAM` (None: the top
+    ``topk`` classes; an int; a list of B ints, one per image; a [B, K] or [1, K] tensor;
+    ``"all"``). ``target_layer`` is the module (or its name) whose output [B, C, h, w] is
+    weighted; when omitted, the last 4-D feature map of the forward pass (the one in front
+    of the head). ``maps`` [B, K, h, w] has no ReLU unless ``relu=True``; ``features`` is the
+    target layer's output. One forward pass, one backward pass per class; the model runs in
+    eval mode, its training flag is restored and its parameters' ``.grad`` left untouched.
     """
-    kept: list[Tensor] = []
-    handle = target_layer.register_forward_hook(lambda m, i, o: kept.append(o))
+    if isinstance(target_layer, str):
+        modules = dict(model.named_modules())
+        if target_layer not in modules:
+            raise ValueError(f"no layer named {target_layer!r} in {type(model).__name__}; see model.named_modules()")
+        target_layer = modules[target_layer]
     was_training = model.training
     model.eval()
+    kept: list[Tensor] = []
+    handle = target_layer.register_forward_hook(lambda m, i, o: kept.append(o)) if target_layer is not None else None
     try:
         with torch.enable_grad():
             x = x.detach().requires_grad_(True)  # so the graph exists even with frozen weights
-            logits = model(x)
-            feats = kept[-1]
-            if class_idx is None:
-                idx = logits.detach().topk(topk, dim=1).indices
+            if target_layer is None:
+                logits, found = _last_feature_maps(model, x)
+                if not found:
+                    raise ValueError(f"found no [B, C, h, w] feature map in {type(model).__name__}'s forward pass; "
+                                     "pass target_layer=")
+                feats = found[-1][2]
             else:
-                idx = torch.as_tensor(class_idx, device=logits.device).long()
-                idx = idx.view(1, -1).expand(len(x), -1) if idx.ndim < 2 else idx
+                logits = model(x)
+                feats = kept[-1]
+            idx = _class_index(class_idx, len(x), logits.shape[1], device=logits.device)
+            idx = _top_classes(logits, topk) if idx is None else idx
             maps = []
             for k in range(idx.shape[1]):
                 score = logits.gather(1, idx[:, k:k + 1]).sum()
@@ -42,7 +60,10 @@ def gradcam(model: nn.Module, x: Tensor, target_layer: nn.Module, class_idx: Ten
                 alpha = grad.mean(dim=(2, 3), keepdim=True)  # [B, C, 1, 1]
                 maps.append((alpha * feats).sum(dim=1).detach())
     finally:
-        handle.remove()
+        if handle is not None:
+            handle.remove()
         model.train(was_training)
     out = torch.stack(maps, dim=1)
-    return (out.clamp(min=0) if relu else out), idx
+    logits = logits.detach()
+    return CAMResult(logits=logits, probs=logits.softmax(dim=1).gather(1, idx), class_idx=idx,
+                     maps=out.clamp(min=0) if relu else out, features=feats.detach())

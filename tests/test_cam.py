@@ -66,15 +66,44 @@ def test_cam_is_gradcam_up_to_a_positive_scale(small_gapnet):
     h, w = res.maps.shape[-2:]
     assert torch.allclose(res.maps[:, 0], gradcam * h * w, rtol=1e-4, atol=1e-5)
     assert (scale[gradcam.abs() > 1e-4] > 0).all()
-    ours, idx = camlib.gradcam(small_gapnet, x, small_gapnet.features)
-    assert torch.equal(idx[:, 0], target) and torch.allclose(ours[:, 0], gradcam, atol=1e-6)
+    ours = camlib.gradcam(small_gapnet, x, target_layer=small_gapnet.features)
+    assert torch.equal(ours.class_idx[:, 0], target) and torch.allclose(ours.maps[:, 0], gradcam, atol=1e-6)
 
 
-@pytest.mark.parametrize("class_idx, expected", [
-    (2, [[2], [2]]),
-    ([0, 3], [[0, 3], [0, 3]]),
-    (torch.tensor([[1], [4]]), [[1], [4]]),
-])
+def test_gradcam_finds_its_layer_and_returns_what_cam_returns(small_gapnet):
+    """Without target_layer, gradcam takes the last feature map, as CAM does, and fills the same result."""
+    x = torch.rand(2, 3, 64, 64)
+    found = camlib.gradcam(small_gapnet, x, topk=3)
+    given = camlib.gradcam(small_gapnet, x, topk=3, target_layer="features")
+    with CAM(small_gapnet) as cam:
+        res = cam(x, topk=3)
+    assert isinstance(found, camlib.CAMResult)
+    for field in ("logits", "probs", "class_idx", "features"):
+        assert torch.allclose(getattr(found, field).float(), getattr(res, field).float(), atol=1e-5), field
+    assert torch.allclose(found.maps, given.maps) and found.maps.shape == res.maps.shape == (2, 3, 16, 16)
+    h, w = res.maps.shape[-2:]
+    assert torch.allclose(found.maps * h * w, res.maps, atol=1e-4)  # Grad-CAM = CAM / (h w) on a GAP network
+    assert _hook_count(small_gapnet) == 0 and all(p.grad is None for p in small_gapnet.parameters())
+
+
+def test_gradcam_reads_a_network_without_gap():
+    model = camlib.FlattenNet(3, widths=(8, 8), input_size=32).eval()
+    res = camlib.gradcam(model, torch.rand(2, 3, 32, 32), class_idx=[0, 2], relu=True)
+    assert res.maps.shape == (2, 1, 16, 16) and res.class_idx.tolist() == [[0], [2]] and (res.maps >= 0).all()
+
+
+CLASS_IDX_FORMS = [
+    (2, [[2], [2]]),                                  # an int: that class for every image
+    ([0, 3], [[0], [3]]),                             # a list of B: one class per image
+    (torch.tensor([4, 1]), [[4], [1]]),               # a 1-D tensor of B: the same
+    (torch.tensor([[1, 2], [4, 0]]), [[1, 2], [4, 0]]),  # [B, K]: K classes per image
+    (torch.tensor([[0, 3]]), [[0, 3], [0, 3]]),       # [1, K]: the same K for every image
+    ([[0, 3]], [[0, 3], [0, 3]]),                     # the same, as a nested list
+    ("all", [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4]]),      # every class
+]
+
+
+@pytest.mark.parametrize("class_idx, expected", CLASS_IDX_FORMS)
 def test_class_idx_forms(small_gapnet, class_idx, expected):
     with CAM(small_gapnet) as cam:
         res = cam(torch.rand(2, 3, 64, 64), class_idx=class_idx)
@@ -83,12 +112,39 @@ def test_class_idx_forms(small_gapnet, class_idx, expected):
     assert _identity_error(res, small_gapnet.fc) < 1e-4
 
 
+@pytest.mark.parametrize("class_idx, expected", CLASS_IDX_FORMS)
+def test_class_idx_means_the_same_in_gradcam_and_cam_maps(small_gapnet, class_idx, expected):
+    x = torch.rand(2, 3, 64, 64)
+    assert camlib.gradcam(small_gapnet, x, class_idx=class_idx).class_idx.tolist() == expected
+    _, maps = camlib.cam_maps(small_gapnet, x, class_idx=class_idx, batch_size=1)  # sliced per batch
+    with CAM(small_gapnet) as cam:
+        assert torch.allclose(maps, cam(x, class_idx=class_idx).maps, atol=1e-5)
+
+
+@pytest.mark.parametrize("class_idx, error, match", [
+    ([0, 1, 2], ValueError, r"B = 2 entries, got 3.*\[1, K\]"),   # a list whose length is not B
+    (torch.tensor([[1], [2], [3]]), ValueError, r"\[B, K\] = \[2, K\]"),
+    (torch.zeros(2, 1, 1, dtype=torch.long), ValueError, r"\[B, K\]"),
+    (torch.zeros(2, 0, dtype=torch.long), ValueError, r"\[B, K\]"),
+    ("every", ValueError, "'all'"),
+    (True, TypeError, "bool"),
+    ([0.5, 1.0], TypeError, "integers"),
+    ([0, 7], ValueError, r"\[0, 4\]"),
+])
+def test_bad_class_idx_says_what_to_pass(small_gapnet, class_idx, error, match):
+    x = torch.rand(2, 3, 64, 64)
+    with CAM(small_gapnet) as cam, pytest.raises(error, match=match):
+        cam(x, class_idx=class_idx)
+    with pytest.raises(error, match=match):
+        camlib.gradcam(small_gapnet, x, class_idx=class_idx)
+
+
 def test_many_classes_cost_one_forward_pass(small_gapnet):
     calls = []
     handle = small_gapnet.register_forward_hook(lambda *a: calls.append(1))
     with CAM(small_gapnet) as cam:
         cam(torch.rand(2, 3, 64, 64), topk=5)
-        cam(torch.rand(2, 3, 64, 64), class_idx=[0, 1, 2, 3, 4])
+        cam(torch.rand(2, 3, 64, 64), class_idx="all")
     handle.remove()
     assert len(calls) == 2
 

@@ -95,7 +95,7 @@ def test_cam_maps_over_a_dataset_match_one_batch(small_gapnet):
     x = torch.rand(7, 3, 32, 32)
     logits, maps = camlib.cam_maps(small_gapnet, x, class_idx="all", batch_size=3)
     with camlib.CAM(small_gapnet) as cam:
-        ref = cam(x, class_idx=[0, 1, 2, 3, 4])
+        ref = cam(x, class_idx=torch.tensor([[0, 1, 2, 3, 4]]))  # [1, K]: these classes for every image
     assert torch.allclose(logits, ref.logits, atol=1e-5) and torch.allclose(maps, ref.maps, atol=1e-5)
     labels = torch.tensor([0, 1, 2, 3, 4, 0, 1])
     _, per_image = camlib.cam_maps(small_gapnet, x, class_idx=labels, batch_size=3)
@@ -116,7 +116,8 @@ def test_peak_in_box():
 
 def _assert_same_as_cam_to_box(maps, threshold=0.2, every_round=True):
     """Both batched paths (scipy on the stack; tensor ops, as on a GPU) give cam_to_box's boxes on maps [N, H, W]."""
-    from camlib.localize import _boxes_torch, cam_to_boxes
+    from camlib._fast import boxes_torch as _boxes_torch
+    from camlib.localize import cam_to_boxes
 
     maps = torch.as_tensor(np.asarray(maps, dtype=np.float32))
     ref = [cam_to_box(m, threshold) for m in maps]
@@ -236,18 +237,17 @@ def test_cam_to_boxes_shapes_and_errors():
         cam_to_boxes(maps, threshold=20)
 
 
-def test_boxes_from_maps_keeps_its_nested_lists_of_int_tuples():
-    from camlib import boxes_from_maps
+def test_cam_to_boxes_with_a_size_upsamples_and_normalizes_first():
+    from camlib import cam_to_boxes
 
     maps = torch.randn(3, 2, 7, 7, generator=torch.Generator().manual_seed(1))
     maps[1, 0] = -1.0  # no evidence: the whole image
-    boxes = boxes_from_maps(maps, 56)
+    boxes = cam_to_boxes(maps, size=56)
     up = normalize(upsample(maps, 56))
-    assert boxes == [[cam_to_box(m) for m in per_image] for per_image in up]
-    assert isinstance(boxes, list) and len(boxes) == 3 and all(isinstance(b, list) and len(b) == 2 for b in boxes)
-    assert all(isinstance(box, tuple) and len(box) == 4 and all(type(v) is int for v in box)
-               for per_image in boxes for box in per_image)
-    assert boxes[1][0] == (0, 0, 56, 56)
+    assert boxes.shape == (3, 2, 4) and boxes.dtype == torch.int64
+    assert boxes.tolist() == [[list(cam_to_box(m)) for m in per_image] for per_image in up]
+    assert boxes[1, 0].tolist() == [0, 0, 56, 56]
+    assert torch.equal(cam_to_boxes(maps, 0.4, size=(56, 56)), cam_to_boxes(up, 0.4))
 
 
 def test_localization_accuracy_needs_the_class_and_the_box():

@@ -25,9 +25,9 @@ def test_cam_boxes_hit_the_objects(shipped):
     val_x, _, val_boxes = book_split("valid")
     test_x, _, test_boxes = book_split("test")
     thresholds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-    val = camlib.cam_boxes(model, val_x, thresholds)
-    best = max(thresholds, key=lambda t: camlib.box_accuracy(val[t], val_boxes.tolist()))
-    test = camlib.cam_boxes(model, test_x, [best])[best]
+    val_maps, test_maps = camlib.cam_maps(model, val_x)[1][:, 0], camlib.cam_maps(model, test_x)[1][:, 0]
+    best = max(thresholds, key=lambda t: camlib.box_accuracy(camlib.cam_to_boxes(val_maps, t, size=64), val_boxes))
+    test = camlib.cam_to_boxes(test_maps, best, size=64).tolist()
     assert camlib.box_accuracy(test, test_boxes.tolist()) >= 0.70
     centre = [camlib.centre_box(64, 64, 0.5)] * len(test_boxes)
     assert camlib.box_accuracy(test, test_boxes.tolist()) > camlib.box_accuracy(centre, test_boxes.tolist()) + 0.3
