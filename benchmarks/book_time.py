@@ -50,6 +50,7 @@ def run_book(chapters: list[Path] | None = None, log: Callable[[str], None] = pr
         except Exception as err:  # noqa: BLE001 - a failing chapter is a result, not a crash
             error = _describe(err, nb)
         seconds = time.perf_counter() - start
-        rows.append({"chapter": path.stem, "seconds": seconds, "ok": error is None, **({"error": error} if error else {})})
+        rows.append({"chapter": path.stem, "seconds": seconds, "ok": error is None,
+                     **({"error": error} if error else {})})
         log(f"  book {path.name}: {seconds:.1f} s" + (f" FAILED ({error})" if error else ""))
     return {"chapters": rows, "total_s": sum(r["seconds"] for r in rows), "gapnet_seconds": gapnet_s}

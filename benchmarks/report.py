@@ -21,7 +21,8 @@ LABELS = {
     "camlib_boxes": "camlib.CAM top-1 + a box per image",
 }
 OWN_LABELS = {"forward": "replayed maps -> GAP -> fc, no CAM", "camlib_top1": "camlib.CAM top-1",
-              "camlib_top5": "camlib.CAM top-5", "torchcam_top1": "torchcam CAM top-1", "torchcam_top5": "torchcam CAM top-5"}
+              "camlib_top5": "camlib.CAM top-5", "torchcam_top1": "torchcam CAM top-1",
+              "torchcam_top5": "torchcam CAM top-5"}
 MODEL_LABELS = {"resnet18": "ResNet-18", "resnet50": "ResNet-50", "efficientnet_lite0": "EfficientNet-Lite0"}
 LOC_LABELS = {"cam_pred": "CAM (predicted class)", "cam_true": "CAM (true class)",
               "gradcam_pred": "Grad-CAM (predicted class)", "centre": "centred box", "whole": "whole image"}
@@ -114,7 +115,8 @@ def machine_md(r: dict) -> str:
         f"load average {m['load_avg_start'][0]:.2f} at the start, {m['load_avg_end'][0]:.2f} at the end.",
         f"Timing: {s['warmup']} warm-up calls per method, then {s['repeats']} timed rounds, each calling every method "
         f"once (GradCAM in the first {s.get('slow_repeats', s['repeats'])} rounds only)"
-        + (f"; the libraries' own work on replayed feature maps in {s['own_repeats']} rounds" if s.get("own_repeats") else "")
+        + (f"; the libraries' own work on replayed feature maps in {s['own_repeats']} rounds"
+           if s.get("own_repeats") else "")
         + (" (a **quick** run: few rounds, numbers are rough)" if s["quick"] else "")
         + ("; glibc's malloc keeps freed memory for reuse" if s.get("malloc_keeps_freed_memory") else "") + ".",
     ]
@@ -231,14 +233,15 @@ def own_work_md(r: dict) -> str:
     rows = []
     for model in r["speed"]["models"]:
         for m in methods:
-            rows.append([MODEL_LABELS[model], OWN_LABELS[m]] + [_fmt_ms(ms[(model, b, m)]) if (model, b, m) in ms else "-"
-                                                               for b in batches])
+            rows.append([MODEL_LABELS[model], OWN_LABELS[m]]
+                        + [_fmt_ms(ms[(model, b, m)]) if (model, b, m) in ms else "-" for b in batches])
     shares = added_shares(r)
     spans = [f"{lib} {100 * min(v):.1f}% to {100 * max(v):.1f}%" for lib, v in shares.items() if v]
     summary = (f" For the top-5 maps, over the networks and batch sizes, the libraries add this share of the network's "
                f"forward pass (a): {' and '.join(spans)} (the time here less the replayed GAP and fc, over (a)'s "
                f"median)." if spans else "")
-    return (f"What each library adds to the forward pass, in ms per batch (median of {own['repeats']} rounds): the same "
+    return (f"What each library adds to the forward pass, in ms per batch "
+            f"(median of {own['repeats']} rounds): the same "
             f"calls as above on a stand-in network that replays each network's stored last feature maps through its "
             f"real global average pooling and fc layer, so that the convolutions, the same for every method, are "
             f"left out: hooks, checks, the choice of classes, the maps and their upsampling to the input size."
@@ -252,7 +255,8 @@ def added_shares(r: dict) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"camlib": [], "torchcam": []}
     for (model, batch, method), t in own.items():
         lib = method.split("_")[0]
-        if method.endswith("_top5") and lib in out and (model, batch, "forward") in own and (model, batch, "forward") in full:
+        if (method.endswith("_top5") and lib in out
+                and (model, batch, "forward") in own and (model, batch, "forward") in full):
             out[lib].append((t - own[(model, batch, "forward")]) / full[(model, batch, "forward")])
     return out
 
@@ -263,7 +267,8 @@ def memory_md(r: dict) -> str:
     models = list(dict.fromkeys(row["model"] for row in mem["rows"]))
     methods = list(dict.fromkeys(row["method"] for row in mem["rows"]))
     peak = {(row["model"], row["method"]): row.get("peak_mb") for row in mem["rows"]}
-    rows = [[LABELS[m]] + [("-" if peak[(mo, m)] is None else f"{peak[(mo, m)]:.0f}") for mo in models] for m in methods]
+    rows = [[LABELS[m]] + [("-" if peak[(mo, m)] is None else f"{peak[(mo, m)]:.0f}") for mo in models]
+            for m in methods]
     return (f"Peak memory at batch {mem['batch']}, MiB: {mem['what']}.\n\n"
             + table(["method"] + [MODEL_LABELS[mo] for mo in models], rows))
 
@@ -282,18 +287,20 @@ def localization_md(r: dict) -> str:
     test = loc["test"]
     rows = [[t] + [f"{100 * test[k][str(t)]:.1f}%" for k in ("cam_pred", "cam_true", "gradcam_pred")]
             for t in loc["thresholds"]]
-    per_thr = table(["threshold (fraction of the map's max)"] + [LOC_LABELS[k] for k in ("cam_pred", "cam_true", "gradcam_pred")],
-                    rows)
+    per_thr = table(["threshold (fraction of the map's max)"]
+                    + [LOC_LABELS[k] for k in ("cam_pred", "cam_true", "gradcam_pred")], rows)
     centre = table(["centred box, fraction of each side"] + [str(f) for f in loc["fractions"]],
                    [["accuracy"] + [f"{100 * test['centre'][str(f)]:.1f}%" for f in loc["fractions"]]])
     chosen = loc["chosen_on_valid"]
-    rows = [[LOC_LABELS[k], "-" if c["param"] is None else c["param"], f"{100 * c['valid']:.1f}%", f"{100 * c['test']:.1f}%"]
+    rows = [[LOC_LABELS[k], "-" if c["param"] is None else c["param"], f"{100 * c['valid']:.1f}%",
+             f"{100 * c['test']:.1f}%"]
             for k, c in chosen.items()]
     summary = table(["method", "parameter chosen on valid", "valid", "test"], rows)
     return (f"Localization accuracy (IoU >= 0.5 with the true box) of the book's GAPNet on the synthetic test split "
             f"({loc['n_test']} images of {loc['image_size']} px; classification accuracy "
             f"{100 * loc['classification_accuracy']:.1f}%), by threshold:\n\n{per_thr}\n\n"
-            f"Baselines that look at nothing: the whole image, {100 * test['whole']:.1f}%; the centred box:\n\n{centre}\n\n"
+            f"Baselines that look at nothing: the whole image, {100 * test['whole']:.1f}%; "
+            f"the centred box:\n\n{centre}\n\n"
             f"Each method with its one parameter (threshold or fraction) chosen on the validation split "
             f"({loc['n_valid']} images):\n\n{summary}\n\n"
             f"CAM and Grad-CAM give the same box on {100 * loc['same_boxes_cam_gradcam']:.1f}% of the test images at "
@@ -308,8 +315,8 @@ def book_md(r: dict) -> str:
             for c in b["chapters"]]
     rows.append(["**total**", f"**{b['total_s']:.1f}**", ""])
     return (f"Wall time to execute each chapter in a fresh kernel (nbclient, kernel start included), with the book's "
-            f"trained GAPNet already in camlib's cache (getting it took {b['gapnet_seconds']:.1f} s before the chapters "
-            f"ran; on a fresh machine, training it once takes about 40 s more).\n\n"
+            f"trained GAPNet already in camlib's cache (getting it took {b['gapnet_seconds']:.1f} s before the "
+            f"chapters ran; on a fresh machine, training it once takes about 40 s more).\n\n"
             + table(["chapter", "seconds", "status"], rows))
 
 
@@ -322,7 +329,8 @@ def all_md(r: dict) -> str:
         parts += [speed_md(r, m) for m in r["speed"]["models"]]
         parts += ["## The libraries' own work", own_work_md(r)]
     for key, title, fn in (("memory", "## Peak memory", memory_md), ("agreement", "## Agreement", agreement_md),
-                           ("localization", "## Localization", localization_md), ("book", "## The book's run time", book_md)):
+                           ("localization", "## Localization", localization_md),
+                           ("book", "## The book's run time", book_md)):
         parts += [title, fn(r) if r.get(key) else f"(not measured in this run: --skip-{key})"]
     return "\n\n".join(parts)
 
@@ -338,8 +346,9 @@ def plot_speed(r: dict):
     fig, axes = plt.subplots(len(models), 1, figsize=(7.5, 2.6 * len(models) + 1.2), sharey=True, squeeze=False)
     width = 0.8 / len(methods)
     paired = plt.get_cmap("Paired").colors  # light/dark pairs: top-1/top-5 of one library
-    colours = {"camlib_top1": paired[0], "camlib_top5": paired[1], "torchcam_top1": paired[2], "torchcam_top5": paired[3],
-               "gradcam_top1": paired[4], "gradcam_top5": paired[5], "camlib_boxes": paired[9]}
+    colours = {"camlib_top1": paired[0], "camlib_top5": paired[1], "torchcam_top1": paired[2],
+               "torchcam_top5": paired[3], "gradcam_top1": paired[4], "gradcam_top5": paired[5],
+               "camlib_boxes": paired[9]}
     for ax, model in zip(axes[:, 0], models):
         for i, method in enumerate(methods):
             ratios = [ratio(r, model, b, method) for b in batches]
@@ -362,7 +371,8 @@ def plot_localization(r: dict):
     loc = r["localization"]
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for key, style in (("cam_pred", "o-"), ("cam_true", "s--"), ("gradcam_pred", "x:")):
-        ax.plot(loc["thresholds"], [100 * loc["test"][key][str(t)] for t in loc["thresholds"]], style, label=LOC_LABELS[key])
+        ax.plot(loc["thresholds"], [100 * loc["test"][key][str(t)] for t in loc["thresholds"]], style,
+                label=LOC_LABELS[key])
     best_centre = max(loc["test"]["centre"].values())
     ax.axhline(100 * best_centre, color="grey", ls="-.", label="centred box (best fraction on test)")
     ax.axhline(100 * loc["test"]["whole"], color="black", ls=":", label="whole image")

@@ -32,9 +32,11 @@ TOLERANCE = 0.015  # a retrained network lands within 1.5 points of the shipped 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=list(RECIPES), help=f"networks to retrain (default: {list(RECIPES)})")
+    parser.add_argument("names", nargs="*", default=list(RECIPES),
+                        help=f"networks to retrain (default: {list(RECIPES)})")
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--device", default="cpu", help="cpu (default; what the shipped networks were trained on) or cuda")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default; what the shipped networks were trained on) or cuda")
     args = parser.parse_args()
     device = torch.device(args.device)
     shipped = manifest()
@@ -63,7 +65,8 @@ def main() -> None:
         print(f"{name}: {args.runs} run(s), bit-identical weights across runs: {same}", flush=True)
 
     made = shipped[args.names[0]]["made_by"]
-    print(f"\nthis machine: {cpu_description()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {device}")
+    print(f"\nthis machine: {cpu_description()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+          f"device {device}")
     print(f"shipped networks: trained on {made['machine']}, torch {made['torch']}, {made['date']}")
     print("| network | run | train s | test acc | shipped test acc | difference | target (within 1.5 points) | "
           "loc acc @0.2 |")
@@ -71,7 +74,8 @@ def main() -> None:
     for name, run, seconds, acc, ref, loc in rows:
         diff = acc - ref
         verdict = "met" if abs(diff) <= TOLERANCE + 1e-9 else "MISSED"
-        print(f"| {name} | {run} | {seconds:.1f} | {100 * acc:.1f}% | {100 * ref:.1f}% | {100 * diff:+.1f} | {verdict} | "
+        print(f"| {name} | {run} | {seconds:.1f} | {100 * acc:.1f}% | {100 * ref:.1f}% | "
+              f"{100 * diff:+.1f} | {verdict} | "
               f"{'-' if loc is None else f'{100 * loc:.1f}%'} |")
     print(f"identical weights across runs of each network: {all_same}")
 

@@ -47,7 +47,8 @@ def machine_info(device: torch.device) -> dict:
 
     return {
         "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "usable_cpus": usable_cpus(),
-        "memory_gib": psutil.virtual_memory().total / 2**30, "os": platform.platform(), "python": platform.python_version(),
+        "memory_gib": psutil.virtual_memory().total / 2**30, "os": platform.platform(),
+        "python": platform.python_version(),
         "torch": torch.__version__, "torchvision": version("torchvision"), "torchcam": version("torchcam"),
         "grad_cam": version("grad-cam"), "camlib": camlib.__version__, "commit": git_commit(), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({cpu_model()})",
@@ -56,13 +57,16 @@ def machine_info(device: torch.device) -> dict:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="1 warm-up and 3 timed calls per method (rough numbers)")
     p.add_argument("--warmup", type=int, help="warm-up calls per method (default 2; 1 with --quick)")
     p.add_argument("--repeats", type=int,
-                   help="timed rounds, each calling every method once; medians are reported (default 20; 3 with --quick)")
+                   help="timed rounds, each calling every method once; medians are reported "
+                        "(default 20; 3 with --quick)")
     p.add_argument("--slow-repeats", type=int,
-                   help="of those rounds, how many also time pytorch-grad-cam's GradCAM (default 6, the fewest with a 95%% interval of the median; 2 with --quick)")
+                   help="of those rounds, how many also time pytorch-grad-cam's GradCAM (default 6, the fewest "
+                        "with a 95%% interval of the median; 2 with --quick)")
     p.add_argument("--own-repeats", type=int,
                    help="rounds timing the libraries' own work on replayed feature maps (default 60; 10 with --quick)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda; the same script on either")
@@ -108,7 +112,8 @@ def main(argv: list[str] | None = None) -> dict:
     results: dict = {
         "schema": 1,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "command": "benchmarks/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+        "command": "benchmarks/run.py "
+                   + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
         "settings": {"quick": args.quick, "warmup": args.warmup, "repeats": args.repeats,
                      "slow_repeats": min(args.slow_repeats, args.repeats), "own_repeats": args.own_repeats,
                      "threads": args.threads,

@@ -236,7 +236,8 @@ def run_speed(models: tuple[str, ...], batch_sizes: tuple[int, ...], warmup: int
     for name in models:
         model, layer, _ = build_model(name, device)
         info[name] = {"params_m": round(camlib.count_params(model) / 1e6, 2), "target_layer": layer_name(model, layer),
-                      "weights": "ImageNet (camlib.load_pretrained)" if name == "efficientnet_lite0" else "random (seed 0)"}
+                      "weights": ("ImageNet (camlib.load_pretrained)" if name == "efficientnet_lite0"
+                                  else "random (seed 0)")}
         for batch in batch_sizes:
             x = make_input(batch, device)
             start = time.perf_counter()
@@ -249,10 +250,12 @@ def run_speed(models: tuple[str, ...], batch_sizes: tuple[int, ...], warmup: int
                 own_rows.append({"model": name, "batch": batch, "method": m, "median_ms": 1e3 * statistics.median(s),
                                  "samples_ms": [round(1e3 * v, 4) for v in s]})
             med = {m: 1e3 * statistics.median(s) for m, s in samples.items()}
-            log(f"  speed {name} batch {batch}: forward {med['forward']:.1f} ms, camlib top-5 {med['camlib_top5']:.1f} ms, "
-                f"torchcam top-5 {med['torchcam_top5']:.1f} ms, gradcam top-5 {med['gradcam_top5']:.1f} ms, boxes "
-                f"{med['camlib_boxes']:.1f} ms; own work top-5: camlib {1e3 * statistics.median(own['camlib_top5']):.2f} ms, "
-                f"torchcam {1e3 * statistics.median(own['torchcam_top5']):.2f} ms ({time.perf_counter() - start:.0f} s)")
+            log(f"  speed {name} batch {batch}: forward {med['forward']:.1f} ms, "
+                f"camlib top-5 {med['camlib_top5']:.1f} ms, torchcam top-5 {med['torchcam_top5']:.1f} ms, "
+                f"gradcam top-5 {med['gradcam_top5']:.1f} ms, boxes {med['camlib_boxes']:.1f} ms; own work top-5: "
+                f"camlib {1e3 * statistics.median(own['camlib_top5']):.2f} ms, "
+                f"torchcam {1e3 * statistics.median(own['torchcam_top5']):.2f} ms "
+                f"({time.perf_counter() - start:.0f} s)")
         del model
     return {"rows": rows, "own_work": {"rows": own_rows, "repeats": own_repeats}, "models": info, "warmup": warmup,
             "repeats": repeats, "slow_repeats": repeats if slow_repeats is None else min(slow_repeats, repeats),
@@ -263,11 +266,13 @@ def run_speed(models: tuple[str, ...], batch_sizes: tuple[int, ...], warmup: int
 # -- peak memory ---------------------------------------------------------------------------
 MEMORY_WHAT = {
     "cuda": "growth of torch.cuda.max_memory_allocated during one call at this batch size, after a warm-up call, in "
-            "a fresh process per model: activations, gradients, outputs and library buffers; not the weights or the input",
+            "a fresh process per model: activations, gradients, outputs and library buffers; not the weights or "
+            "the input",
     "cpu": "growth of the process's peak resident set size (VmHWM, reset through /proc/self/clear_refs) during one "
            "call at this batch size, over the RSS just before it, after a warm-up call at the same size, in a fresh "
            "process per model; glibc's mmap threshold is fixed at 128 KiB and free memory trimmed first, so that "
-           "every tensor freed earlier has left the RSS: activations, gradients, outputs and library buffers; not the weights or the input",
+           "every tensor freed earlier has left the RSS: activations, gradients, outputs and library buffers; "
+           "not the weights or the input",
 }
 
 
@@ -317,7 +322,8 @@ def peak_memory(models: tuple[str, ...], methods: tuple[str, ...], batch: int, d
         spec = {"model": name, "methods": list(methods), "batch": batch, "device": str(device), "threads": threads}
         proc = subprocess.run([sys.executable, "-m", "benchmarks.speed", "--memory-child", json.dumps(spec)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))))
+                              env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                                  filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))))
         try:
             rows += json.loads(proc.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):

@@ -79,7 +79,8 @@ def boxes_scipy(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
         peaks[idx] = ndimage.maximum(pos[maps], labels[maps], index=idx + 1)
     order = np.lexsort((np.arange(k), -peaks, -sizes, image))  # per map: largest, then highest peak, then first
     in_order = image[order]
-    chosen = order[np.r_[True, in_order[1:] != in_order[:-1]]] + 1  # the label of each map's winner, maps in `has` order
+    # the label of each map's winner, maps in `has` order
+    chosen = order[np.r_[True, in_order[1:] != in_order[:-1]]] + 1
     blob = labels[has] == chosen[:, None, None]
     rows, cols = blob.any(axis=2), blob.any(axis=1)  # [M, H], [M, W]
     boxes[has] = np.stack([cols.argmax(axis=1), rows.argmax(axis=1),

@@ -62,7 +62,8 @@ def find_fc(model: nn.Module) -> nn.Linear:
         names = ", ".join(name for name, _ in linears)
         raise ValueError(f"{type(model).__name__} has {len(linears)} Linear layers ({names}), so its class scores are "
                          "not a weighted sum of pooled feature maps. " + GRADCAM_HINT +
-                         " If one of them really is the GAP classifier, pass it as CAM(model, target_layer=..., fc=...).")
+                         " If one of them really is the GAP classifier, pass it as "
+                         "CAM(model, target_layer=..., fc=...).")
     return linears[0][1]
 
 
@@ -266,7 +267,8 @@ class CAM:
             feats = self._features
             if feats is None or feats.ndim != 4 or feats.shape[1] != self.fc.in_features:
                 got = None if feats is None else tuple(feats.shape)
-                raise ValueError(f"the target layer must output [B, {self.fc.in_features}, h, w] feature maps, got {got}")
+                raise ValueError(f"the target layer must output [B, {self.fc.in_features}, h, w] feature maps, "
+                                 f"got {got}")
         finally:
             if was_training:
                 self.model.train()

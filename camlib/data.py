@@ -121,7 +121,8 @@ def load_image(image: ImageLike) -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
         if not path.is_file():
-            raise ValueError(f"no image file at {str(path)!r}; pass the path of a JPEG/PNG file, a PIL image or an HxWx3 array")
+            raise ValueError(f"no image file at {str(path)!r}; pass the path of a JPEG/PNG file, a PIL image "
+                             "or an HxWx3 array")
         try:
             with Image.open(path) as im:
                 image = im.convert("RGB")

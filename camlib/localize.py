@@ -33,7 +33,8 @@ def upsample(maps: Tensor, size: int | tuple[int, int]) -> Tensor:
     ``F.interpolate`` itself.
     """
     if not isinstance(maps, Tensor) or maps.ndim not in (2, 3, 4):
-        raise ValueError(f"expected maps as a [B, K, h, w], [K, h, w] or [h, w] tensor, got {getattr(maps, 'shape', type(maps))}")
+        raise ValueError(f"expected maps as a [B, K, h, w], [K, h, w] or [h, w] tensor, "
+                         f"got {getattr(maps, 'shape', type(maps))}")
     size = (size, size) if isinstance(size, int) else tuple(size)
     h, w = maps.shape[-2:]
     x = maps.float()

@@ -72,7 +72,8 @@ def _torchvision(name: str) -> tuple[nn.Module, tuple, tuple]:
         model = getattr(torchvision.models, name)(weights=weights, progress=False)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
         raise ConnectionError(f"could not download the {name} weights ({err}). They come from the internet; "
-                              "offline, use load_pretrained('efficientnet_lite0'), whose weights ship with pip.") from err
+                              "offline, use load_pretrained('efficientnet_lite0'), whose weights ship "
+                              "with pip.") from err
     return model, IMAGENET_MEAN, IMAGENET_STD
 
 

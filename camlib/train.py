@@ -24,7 +24,8 @@ def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, bat
     seeded with ``seed``, and any random layer of the model runs under a seeded fork of it.
     """
     if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"expected images [N, C, H, W] and labels [N], got {tuple(images.shape)} and {tuple(labels.shape)}")
+        raise ValueError(f"expected images [N, C, H, W] and labels [N], got {tuple(images.shape)} and "
+                         f"{tuple(labels.shape)}")
     device = torch.device(device) if device is not None else default_device()
     # the global random state is seeded for the model's own random layers (dropout, say), and restored after
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):

@@ -26,7 +26,8 @@ def toc_files() -> list[str]:
 def test_every_toc_page_exists_and_every_chapter_is_listed():
     files = toc_files()
     for f in files:
-        assert any((ROOT / f).with_suffix(ext).is_file() for ext in (".md", ".ipynb")), f"{f} is in _toc.yml but missing"
+        assert any((ROOT / f).with_suffix(ext).is_file() for ext in (".md", ".ipynb")), \
+            f"{f} is in _toc.yml but missing"
     listed = {ROOT / f for f in files}
     for nb in CHAPTERS:
         assert nb.with_suffix("") in listed, f"{nb.name} is not in _toc.yml"
@@ -105,7 +106,8 @@ def opt_outs(nb) -> list:
     out = []
     for cell in code_cells(nb):
         lines = [line.strip() for line in cell.source.splitlines()]
-        marked = [i for i, line in enumerate(lines) if line.lstrip("#").strip() in OPT_OUT_MARKERS and line.startswith("#")]
+        marked = [i for i, line in enumerate(lines)
+                  if line.lstrip("#").strip() in OPT_OUT_MARKERS and line.startswith("#")]
         if marked or OPT_OUT_TAGS & set(cell.metadata.get("tags", [])):
             out.append((cell, lines, marked))
     return out
@@ -118,7 +120,8 @@ def test_few_cells_opt_out_of_output_comparison_each_saying_why():
         assert marked, f"opt out with a comment marker and its reason, not a tag: {cell.source[:60]!r}"
         why = lines[marked[0] + 1] if marked[0] + 1 < len(lines) else ""
         assert why.startswith("#") and len(why) > 20, \
-            f"the line after {lines[marked[0]]} must be a comment saying why the output differs per run: {cell.source[:80]!r}"
+            (f"the line after {lines[marked[0]]} must be a comment saying why the output differs per run: "
+             f"{cell.source[:80]!r}")
 
 
 def test_each_chapter_source_is_paired_with_its_notebook():
@@ -130,4 +133,5 @@ def test_each_chapter_source_is_paired_with_its_notebook():
         have = nbformat.read(path, as_version=4)
         cells = [(c.cell_type, c.source, c.metadata.get("tags", []), c.metadata.get("mystnb")) for c in have.cells]
         expected = [(c.cell_type, c.source, c.metadata.get("tags", []), c.metadata.get("mystnb")) for c in want.cells]
-        assert cells == expected, f"{path.name} differs from {src.name}: edit the .py, then run `make sync` and `make notebooks`"
+        assert cells == expected, \
+            f"{path.name} differs from {src.name}: edit the .py, then run `make sync` and `make notebooks`"

@@ -58,7 +58,8 @@ def test_chapter_2_prints_the_shipped_accuracies():
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     for name, label in [("gapnet", "GAPNet"), ("flattennet", "FlattenNet")]:
         acc = book_models.manifest()[name]["test_accuracy"]
-        assert re.search(rf"{label}: .*test {100 * acc:5.1f} %", printed), f"chapter 2 does not print {label}'s {acc:.1%}"
+        assert re.search(rf"{label}: .*test {100 * acc:5.1f} %", printed), \
+            f"chapter 2 does not print {label}'s {acc:.1%}"
 
 
 def test_loads_with_weights_only(monkeypatch):
@@ -126,8 +127,8 @@ def test_retraining_is_one_switch_away_and_says_so(switch, tmp_path, monkeypatch
 
 def test_the_wheel_ships_the_weights(tmp_path):
     """`pip install` of the repository (the Colab set-up cell) brings the weights and the manifest."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
-                    str(ROOT)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("camlib-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for entry in book_models.manifest().values():

@@ -225,7 +225,8 @@ def test_flatten_head_is_not_gap():
 
 
 def test_max_pooled_head_is_not_gap():
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+                          nn.Linear(8, 2))
     with pytest.raises(ValueError, match="not the global average"):
         with CAM(model) as cam:
             cam(torch.rand(2, 3, 16, 16))

@@ -266,7 +266,8 @@ def test_localization_accuracy_needs_the_class_and_the_box():
 
 def test_localization_accuracy_refuses_mismatched_inputs():
     with pytest.raises(ValueError, match=r"classes \[N, K\]"):
-        camlib.localization_accuracy(torch.tensor([1, 2]), [[(0, 0, 1, 1)]] * 2, torch.tensor([1, 2]), [(0, 0, 1, 1)] * 2)
+        camlib.localization_accuracy(torch.tensor([1, 2]), [[(0, 0, 1, 1)]] * 2, torch.tensor([1, 2]),
+                                     [(0, 0, 1, 1)] * 2)
     with pytest.raises(ValueError, match="one box per guessed class"):
         camlib.localization_accuracy(torch.tensor([[1, 2]]), [[(0, 0, 1, 1)]], torch.tensor([1]), [(0, 0, 1, 1)])
 

@@ -36,8 +36,9 @@ def run_nbval(tmp_path: Path, stored: str, printed: str) -> subprocess.Completed
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "tiny.ipynb"
     nbformat.write(nb, path)
-    return subprocess.run([sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "tests.nbval_tolerance",
-                           "-p", "no:cacheprovider", "-q", str(path)], cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
+                           "-p", "tests.nbval_tolerance", "-p", "no:cacheprovider", "-q", str(path)],
+                          cwd=ROOT, capture_output=True, text=True)
 
 
 def test_nbval_with_the_plugin_accepts_a_flipped_last_digit_and_nothing_more(tmp_path):

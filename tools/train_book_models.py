@@ -58,7 +58,8 @@ def train_one(name: str) -> dict:
              "test_correct": correct, "test_n": len(test_labels), "test_accuracy": correct / len(test_labels),
              "train_seconds": round(seconds, 1), "made_by": made_by()}
     print(f"{name:12s} test accuracy {correct}/{len(test_labels)} = {correct / len(test_labels):.1%}, "
-          f"trained in {seconds:.0f} s, {path.stat().st_size / 1024:.0f} KiB, sha256 {entry['sha256'][:12]}", flush=True)
+          f"trained in {seconds:.0f} s, {path.stat().st_size / 1024:.0f} KiB, sha256 {entry['sha256'][:12]}",
+          flush=True)
     return entry
 
 

@@ -26,7 +26,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason="Debian's chromium is not installed (apt-get install chromium)"),
 ]
 
 
@@ -99,7 +100,8 @@ def test_page_loads_cleanly(server, browser, page_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{Path(page_path).name}.png"), full_page=True)
     imgs = images(page)
-    has_widgets = page.evaluate("() => !!document.querySelector('script[type=\"application/vnd.jupyter.widget-state+json\"]')")
+    has_widgets = page.evaluate("() => !!document.querySelector("
+                                "'script[type=\"application/vnd.jupyter.widget-state+json\"]')")
     page.close()
     assert not page.problems, "\n".join(page.problems)
     loads_manager = any("/_static/widgets/embed.js" in url for url in page.requested)
@@ -142,11 +144,13 @@ def test_top5_explorer_works_without_a_kernel(server, browser):
     assert class_buttons.count() == 5
     first = _visible_map(page)
     class_buttons.nth(1).click()
-    page.wait_for_function(f"(first) => {{ const s = ({VISIBLE_MAP_SRC})(); return s.length === 1 && s[0] !== first; }}",
+    page.wait_for_function(f"(first) => {{ const s = ({VISIBLE_MAP_SRC})(); "
+                           f"return s.length === 1 && s[0] !== first; }}",
                            arg=first, timeout=5_000)
     second = _visible_map(page)
     assert second != first
-    assert "bell cote" in page.evaluate("() => Array.from(document.querySelectorAll('.cam-static-explorer .widget-html img'))"
+    assert "bell cote" in page.evaluate("() => Array.from(document.querySelectorAll("
+                                        "'.cam-static-explorer .widget-html img'))"
                                         ".filter(i => i.offsetParent !== null)[0].alt")
     photo_buttons = explorer.locator(".widget-toggle-buttons").first.locator("button")
     photo_buttons.nth(2).click()  # another photo: its own class buttons and maps
