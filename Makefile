@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make book   set up .venv, then build the book (every chapter executed) into _build/html
-#   make test   set up .venv, then run the unit tests, nbval on every chapter, and (where
+#   make test   set up .venv, then run ruff, the unit tests, nbval on every chapter, and (where
 #               Debian's chromium is installed) build the book and check it in the browser
 VENV    ?= .venv
 # The ipywidgets 8 HTML manager the site serves itself (no CDN); fetched from the npm registry at build time.
@@ -13,7 +13,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
 
-.PHONY: install book test unit nbval site sync notebooks assignments grade bench clean
+.PHONY: install book test lint unit nbval site sync notebooks assignments grade bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,7 +40,11 @@ book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
 	rm -rf _build/html _build/.doctrees
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --builder html
 
-test: unit nbval site
+test: lint unit nbval site
+
+# ruff: pyflakes, pycodestyle, import order, 120 columns (pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -q --ignore=tests/site

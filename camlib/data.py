@@ -160,7 +160,8 @@ def sample_images(square: bool = True) -> dict[str, np.ndarray]:
 
     ==============  ================================================================
     ``"china"``     ``china.jpg`` from ``sklearn.datasets.load_sample_images`` (a pagoda;
-                    EfficientNet-Lite0 calls it "palace", as in the CAM paper's figure)
+                    EfficientNet-Lite0's top class is "palace", the top class of the CAM
+                    paper's Figure 4, whose photo's ground truth is "dome")
     ``"flower"``    ``flower.jpg`` from ``sklearn.datasets.load_sample_images``
     ``"chelsea"``   ``skimage.data.chelsea()``: Chelsea the cat
     ``"coffee"``    ``skimage.data.coffee()``: a cup of espresso

@@ -273,14 +273,19 @@ print("its map is ours divided by h x w:", torch.allclose(paper_map, all_maps[pa
 # ## From a 7 x 7 grid to the photo
 #
 # The map has one value per cell of the last feature grid, and neighbouring cells are
-# 32 input pixels apart (the trunk's total stride). To lay it over the photo we stretch it to the photo's size with
-# bilinear interpolation (`camlib.upsample`, a thin wrapper around
-# `torch.nn.functional.interpolate`). Interpolation only smooths between the 49 values:
-# it adds no detail.
+# 32 input pixels apart (the trunk's total stride). To lay it over the photo we stretch
+# it to the photo's size with bilinear interpolation. `camlib.upsample` gives the values of
+# `torch.nn.functional.interpolate(..., mode="bilinear", align_corners=False)`; for small
+# maps on the CPU it computes them faster, as two matrix products (bilinear resizing is
+# separable: rows first, then columns), which is why it is not a one-line wrapper.
+# Interpolation only smooths between the 49 values: it adds no detail.
 
 # %%
 cam_up = camlib.upsample(cam_camlib, photo.shape[:2])
+reference = torch.nn.functional.interpolate(cam_camlib[None, None], size=photo.shape[:2], mode="bilinear",
+                                            align_corners=False)[0, 0]
 print("raw:", tuple(cam_camlib.shape), "-> upsampled:", tuple(cam_up.shape))
+print("the same values as F.interpolate:", torch.allclose(cam_up, reference, atol=1e-5))
 print(f"raw range [{cam_camlib.min():.2f}, {cam_camlib.max():.2f}], "
       f"upsampled range [{cam_up.min():.2f}, {cam_up.max():.2f}]")
 

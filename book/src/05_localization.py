@@ -193,8 +193,9 @@ print("correct by the paper's criterion (IoU >= 0.5):", inter / union >= 0.5)
 # On the test split we will want boxes at several thresholds, from the map of the
 # predicted class and later of the true class. So we run the model once, ask `camlib.cam_maps` for the
 # maps of all five classes (`class_idx="all"`), stretch and normalise them, and
-# box whichever map we need, as often as we like. (For one threshold and the predicted
-# class, `camlib.cam_boxes(model, images)` does it all in one call; we use it below.)
+# box whichever map we need, as often as we like. (For many maps at once,
+# `camlib.cam_to_boxes(maps, threshold, size=(H, W))` upsamples, normalises and boxes a
+# whole stack in one call; we use it below.)
 
 # %%
 def all_class_maps(images, size=None):
@@ -269,12 +270,13 @@ print(f"area of CAM box / area of true box at 0.2: median {np.median(ratios):.2f
 # A map computed on a 16 x 16 grid and stretched to 64 x 64 is smooth: it fades out
 # slowly around the object, so a low threshold lets the blob spread past the object's
 # edges. The paper's 20% was chosen for ImageNet networks; nothing says it suits ours.
-# We scan thresholds **on the validation split**, with `camlib.cam_boxes`: one forward
-# pass, boxes of the predicted class at every threshold.
+# We scan thresholds **on the validation split**: one forward pass for the maps of the
+# predicted class, then `camlib.cam_to_boxes` boxes them at every threshold.
 
 # %%
 thresholds = [round(t, 2) for t in np.arange(0.05, 0.81, 0.05)]
-val_cam = camlib.cam_boxes(model, val_images, thresholds=thresholds)
+_, val_maps = camlib.cam_maps(model, val_images)  # [500, 1, 16, 16]: the predicted class of each image
+val_cam = {t: camlib.cam_to_boxes(val_maps[:, 0], t, size=(H, W)).tolist() for t in thresholds}
 val_acc = {t: camlib.box_accuracy(val_cam[t], val_boxes) for t in thresholds}
 best_t = max(val_acc, key=val_acc.get)
 print("validation accuracy by threshold:")
@@ -428,9 +430,10 @@ gmp_model = camlib.book_model("gmpnet", device=device)
 
 def pooling_report(net, layer):
     """Test classification accuracy, the threshold chosen on validation, and test boxes at 0.2 and at that threshold."""
-    val = camlib.cam_boxes(net, val_images, thresholds=thresholds, target_layer=layer)
-    chosen = max(thresholds, key=lambda t: camlib.box_accuracy(val[t], val_boxes))
-    test = camlib.cam_boxes(net, test_images, thresholds=sorted({0.2, chosen}), target_layer=layer)
+    val_maps = camlib.cam_maps(net, val_images, target_layer=layer)[1][:, 0]
+    chosen = max(thresholds, key=lambda t: camlib.box_accuracy(camlib.cam_to_boxes(val_maps, t, size=(H, W)), val_boxes))
+    test_maps = camlib.cam_maps(net, test_images, target_layer=layer)[1][:, 0]
+    test = {t: camlib.cam_to_boxes(test_maps, t, size=(H, W)).tolist() for t in sorted({0.2, chosen})}
     size = {t: np.median([area(p) / area(b) for p, b in zip(test[t], test_boxes)]) for t in test}
     return {"classification": camlib.evaluate(net, test_images, test_labels), "chosen": chosen,
             "box": {t: camlib.box_accuracy(test[t], test_boxes) for t in test}, "size": size}

@@ -121,15 +121,16 @@ print("alpha equals fc.weight[palace] / (H * W):", torch.allclose(alpha[0], weig
 # ## The maps agree, up to H x W
 #
 # Now the maps themselves, for the top-5 classes: `camlib.CAM` in one forward pass, and
-# `camlib.gradcam` at the same layer (`target_layer=model.features`) for the same
-# classes. Where Grad-CAM is not (nearly) zero, we also divide one by the other: the
+# `camlib.gradcam` for the same classes. `camlib.gradcam` is called like `camlib.CAM` and
+# returns the same kind of result; without a `target_layer` it takes the last feature map
+# of the forward pass, the same layer CAM reads (here we name it, to be explicit). Where Grad-CAM is not (nearly) zero, we also divide one by the other: the
 # ratio should be $HW$ in every cell.
 
 # %%
 with camlib.CAM(model) as cam:
     result = cam(x, topk=5)
 cam_maps = result.maps
-gradcam_maps, _ = camlib.gradcam(model, x, target_layer=model.features, class_idx=result.class_idx)
+gradcam_maps = camlib.gradcam(model, x, class_idx=result.class_idx, target_layer=model.features).maps
 print("classes:", [categories[c] for c in result.class_idx[0]])
 print("maps:", tuple(cam_maps.shape), tuple(gradcam_maps.shape), "| H * W =", H * W)
 print("allclose(cam_maps, gradcam_maps * H * W):", torch.allclose(cam_maps, gradcam_maps * H * W, atol=1e-4))
@@ -164,8 +165,8 @@ gapnet = camlib.book_model("gapnet", device=device)
 test_images, test_labels, test_boxes = camlib.book_split("test")
 xb, yb = test_images[:8].to(device), test_labels[:8].to(device)
 with camlib.CAM(gapnet) as cam:
-    gap_cams = cam(xb, class_idx=yb.view(-1, 1)).maps
-gap_gradcams, _ = camlib.gradcam(gapnet, xb, target_layer=gapnet.features, class_idx=yb.view(-1, 1))
+    gap_cams = cam(xb, class_idx=yb).maps  # a 1-D tensor of B classes: one class per image
+gap_gradcams = camlib.gradcam(gapnet, xb, class_idx=yb).maps
 h, w = gap_cams.shape[-2:]
 print("classes:", [camlib.CLASSES[c] for c in yb.tolist()])
 print("maps:", tuple(gap_cams.shape), "| H * W =", h * w)
@@ -364,8 +365,8 @@ cam_gap, gradcam_flat = [], []
 for start in range(0, len(test_images), 250):
     xs, ys = test_images[start:start + 250].to(device), test_labels[start:start + 250].to(device)
     with camlib.CAM(gapnet) as cam:
-        cam_gap.append(cam(xs, class_idx=ys.view(-1, 1)).maps[:, 0])
-    gradcam_flat.append(camlib.gradcam(flatnet, xs, target_layer=flatnet.features, class_idx=ys.view(-1, 1))[0][:, 0])
+        cam_gap.append(cam(xs, class_idx=ys).maps[:, 0])
+    gradcam_flat.append(camlib.gradcam(flatnet, xs, class_idx=ys, target_layer=flatnet.features).maps[:, 0])
 cam_gap, gradcam_flat = torch.cat(cam_gap), torch.cat(gradcam_flat)
 share_cam, share_grad = share_in_box(cam_gap, test_boxes), share_in_box(gradcam_flat, test_boxes)
 
