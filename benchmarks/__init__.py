@@ -2,6 +2,8 @@
 
 * ``benchmarks/run.py``          the benchmark the README documents: speed, memory and agreement of
                                  camlib.CAM, torchcam and pytorch-grad-cam; localization; the book's run time
-* ``benchmarks/train_gapnet.py`` GAPNet training time, accuracy and reproducibility
+* ``benchmarks/retrain.py``     retrain the shipped networks here: time, accuracy against the shipped
+                                 ones, reproducibility
+* ``benchmarks/machine.py``     what machine a measurement ran on (also used by tools/train_book_models.py)
 * ``benchmarks/results/latest.json`` the saved results of the last run, rendered by ``book/benchmarks.md``
 """

@@ -53,4 +53,5 @@ def run_book(chapters: list[Path] | None = None, log: Callable[[str], None] = pr
         rows.append({"chapter": path.stem, "seconds": seconds, "ok": error is None,
                      **({"error": error} if error else {})})
         log(f"  book {path.name}: {seconds:.1f} s" + (f" FAILED ({error})" if error else ""))
-    return {"chapters": rows, "total_s": sum(r["seconds"] for r in rows), "gapnet_seconds": gapnet_s}
+    return {"chapters": rows, "total_s": sum(r["seconds"] for r in rows), "gapnet_seconds": gapnet_s,
+            "models": "shipped"}
