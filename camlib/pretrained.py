@@ -11,6 +11,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import torchvision
 from PIL import Image
 from torch import nn
@@ -38,8 +39,10 @@ def imagenet_categories() -> list[str]:
 def make_preprocess(mean: tuple[float, ...], std: tuple[float, ...]) -> Callable[..., torch.Tensor]:
     """A preprocess function: photo -> float tensor [3, size, size], normalised with mean/std.
 
-    The whole photo is resized to size x size (bilinear, antialiased), with no crop, so a
-    map or box at that size maps back onto the photo by scaling alone.
+    The photo is a path, a PIL image, an HxWx3 array (see :func:`camlib.load_image`), or a
+    [3, H, W] tensor (floats in [0, 1], or uint8), as torchvision's transforms take it. The
+    whole photo is resized to size x size (bilinear, antialiased), with no crop, so a map or
+    box at that size maps back onto the photo by scaling alone.
     """
     mean_t = torch.tensor(mean).view(3, 1, 1)
     std_t = torch.tensor(std).view(3, 1, 1)
@@ -47,11 +50,30 @@ def make_preprocess(mean: tuple[float, ...], std: tuple[float, ...]) -> Callable
     def preprocess(image: ImageLike, size: int = 224) -> torch.Tensor:
         if not isinstance(size, int) or size < 32:
             raise ValueError(f"size must be an int of at least 32 pixels, got {size!r}")
-        arr = np.asarray(Image.fromarray(load_image(image)).resize((size, size), Image.BILINEAR))
-        x = torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div(255)
+        if isinstance(image, torch.Tensor):
+            x = _tensor_image(image)
+            x = F.interpolate(x[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+        else:
+            arr = np.asarray(Image.fromarray(load_image(image)).resize((size, size), Image.BILINEAR))
+            x = torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div(255)
         return (x - mean_t) / std_t
 
     return preprocess
+
+
+def _tensor_image(image: torch.Tensor) -> torch.Tensor:
+    """A [3, H, W] image tensor (floats in [0, 1], or uint8) -> float32 [3, H, W] in [0, 1], on the CPU."""
+    if image.ndim != 3 or image.shape[0] != 3:
+        hint = " (one image at a time: preprocess(x[i]) for each image of a batch)" if image.ndim == 4 else ""
+        raise ValueError(f"expected an image tensor [3, H, W], got shape {tuple(image.shape)}{hint}")
+    if image.dtype == torch.uint8:
+        return image.float().div(255).cpu()
+    if not image.is_floating_point():
+        raise TypeError(f"expected a float tensor in [0, 1] or a uint8 tensor, got {image.dtype}")
+    x = image.detach().float().cpu()
+    if not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ValueError("a float image tensor must be finite and in [0, 1] (pass uint8 values 0..255 as uint8)")
+    return x
 
 
 def _efficientnet_lite0() -> tuple[nn.Module, tuple, tuple]:

@@ -55,6 +55,20 @@ def test_preprocess_accepts_every_image_form(pretrained, photos):
         pretrained.preprocess(photo, size=8)
 
 
+def test_preprocess_accepts_a_3_h_w_tensor(pretrained, photos):
+    """As torchvision's transforms take an image: [3, H, W], floats in [0, 1] or uint8; resized by torch."""
+    photo = photos["coffee"]
+    ref = pretrained.preprocess(photo)
+    as_uint8 = torch.from_numpy(photo).permute(2, 0, 1)
+    from_uint8, from_float = pretrained.preprocess(as_uint8), pretrained.preprocess(as_uint8.float() / 255)
+    assert from_uint8.shape == (3, 224, 224) and torch.allclose(from_uint8, from_float)
+    assert (from_uint8 - ref).abs().mean() < 0.02  # torch's antialiased bilinear resize against PIL's
+    with pytest.raises(ValueError, match=r"one image at a time"):
+        pretrained.preprocess(as_uint8[None])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        pretrained.preprocess(as_uint8.float())
+
+
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="efficientnet_lite0"):
         camlib.load_pretrained("resnet1000")
