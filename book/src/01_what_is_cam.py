@@ -98,20 +98,20 @@ for p, c in zip(top5.values, top5.indices):
 # %% [markdown]
 # "palace" comes first. So it does in the CAM paper's figure of top-5 maps (Figure 4 of
 # Zhou et al. 2016), but that figure shows a different photo, whose ground-truth label is
-# "dome", classified by a different network (the paper's GoogLeNet-GAP). Side by side,
+# "dome", classified by a different network (one of the paper's GAP networks). Side by side,
 # the paper's number quoted from the figure and ours computed above:
 
 # %%
 PAPER_FIG4_PALACE = 0.459  # the CAM paper, Figure 4: "palace" is the top class, the photo's label is "dome"
 palace = categories.index("palace")
-print(f"CAM paper, Figure 4: GoogLeNet-GAP, a photo labelled 'dome': palace {PAPER_FIG4_PALACE:.3f}")
-print(f"this book:           EfficientNet-Lite0, china.jpg (pagoda): palace {probs[palace]:.3f}"
+print(f"CAM paper, Figure 4: a GAP network, a photo labelled 'dome': palace {PAPER_FIG4_PALACE:.3f}")
+print(f"this book:           EfficientNet-Lite0, china.jpg (pagoda):  palace {probs[palace]:.3f}"
       f" (rank {int((probs > probs[palace]).sum()) + 1})")
 
 # %% [markdown]
-# Both networks rank "palace" first, with different probabilities: the networks, the photos
-# and the true labels all differ, so the two numbers agree on the ranking and nothing
-# more. The runner-up here, "bell cote" (a small tower holding bells), is not a silly
+# Both networks rank "palace" first, with different probabilities: the networks and the
+# photos differ (the paper's photo is labelled "dome"; ours has no ImageNet label), so the
+# two numbers agree on the top class and nothing more. The runner-up here, "bell cote" (a small tower holding bells), is not a silly
 # answer for a tower with roofs on every floor.
 #
 # ## Where the network looked
@@ -171,7 +171,7 @@ print(f"positive evidence inside the box: {100 * inside:.1f} % (the box covers {
 # The strongest evidence falls on the tower. That alone is a weak test here: the peak's
 # cell is in the middle of the grid, and the box holds the middle of the photo. The second
 # number says more: the share of the evidence inside the box is well above the box's share
-# of the photo, so the sky, the lake and the trees contribute less than their area. Nobody told the network where the palace is: it was trained
+# of the photo, so the sky, the lake and the trees contribute less than their area. Nobody told the network where the building is: it was trained
 # on class labels alone. That is the paper's point: a network trained to *classify* has
 # learned to *localize*, and global average pooling lets us read it off.
 #
@@ -193,7 +193,7 @@ print("equal:", torch.allclose(logit, from_map, rtol=1e-4, atol=1e-4))
 # A classifier whose last layers are global average pooling and one linear layer carries
 # its own localization: the class activation map, the classifier's weights for one class
 # applied to the feature maps at every position. On the pagoda photo, EfficientNet-Lite0
-# ranks "palace" first, as GoogLeNet-GAP does for the different photo of the paper's
+# ranks "palace" first, as the paper's network does for the different photo of its
 # Figure 4 (probabilities printed side by side above); the map of "palace" peaks inside
 # the hand-drawn tower box and puts most of its positive evidence there. The map is coarse
 # (7 x 7 for a 224 x 224 input), its raw values are in the units of the class score, and

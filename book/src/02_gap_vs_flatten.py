@@ -197,15 +197,18 @@ for name, net in [("GAPNet", gap_net), ("FlattenNet", flat_net)]:
 # Compare the two lines: the flatten head's extra parameters do not buy a better
 # classifier here. Compare also each network's training and test accuracy: a large gap
 # would mean memorised training images, a low training accuracy a task that is hard to
-# learn at all with this head. A flatten head must learn what a disk looks like
+# learn at all with this head. The FlattenNet is behind the GAPNet on both: it fits its
+# training images less well, and does worse still on the test images. A flatten head must learn what a disk looks like
 # *separately at every position* of the 16 x 16 grid, from only those training images
 # whose object happened to be there. The GAP head learns it once per channel, for every
 # position at the same time.
 #
-# The paper reports the other side of the trade on ImageNet: replacing the fully connected
-# layers of AlexNet, VGGnet and GoogLeNet by GAP and one linear layer cost "a small
-# performance drop of 1-2 %" in classification (Section 3.2 and Table 1 of the paper),
-# a price it pays for maps that localize.
+# The paper reports the other side of the trade on ImageNet: it removed the last
+# convolutional and fully connected layers of AlexNet, VGGnet and GoogLeNet, added a
+# convolutional layer, GAP and one linear layer, and found "in most cases ... a small
+# performance drop of 1-2 %" in classification (Section 3.2 and Table 1 of the paper;
+# AlexNet suffered most, so the paper added two convolutional layers to it): a price it
+# pays for maps that localize.
 #
 # ## What the flatten head keeps: a template per position
 #

@@ -66,11 +66,13 @@ print("weight:", tuple(W.shape), "| bias:", tuple(b.shape))
 palace = categories.index("palace")
 w_palace = W[palace]
 print(f"class {palace} = {categories[palace]!r}: w^c has shape {tuple(w_palace.shape)}, bias {b[palace]:.4f}")
-print(f"weights from {w_palace.min():.3f} to {w_palace.max():.3f}; {(w_palace < 0).sum()} of them negative")
+negative = int((w_palace < 0).sum())
+print(f"weights from {w_palace.min():.3f} to {w_palace.max():.3f}; {negative} of {len(w_palace)} "
+      f"({negative / len(w_palace):.0%}) are negative")
 
 # %% [markdown]
-# About half of the weights are negative: a feature map can count *against* a class as
-# well as for it.
+# Many of the weights are negative (the count is printed above): a feature map can count
+# *against* a class as well as for it.
 #
 # ## Ingredient 2: the feature maps, with a forward hook
 #
@@ -253,15 +255,16 @@ print("identity holds for all 1000 classes:",
 
 # %% [markdown]
 # **The paper writes it differently.** Section 2 of the CAM paper defines the pooled value
-# as a *sum*, $F_k = \sum_{x,y} f_k(x,y)$, the class score as
-# $S_c = \sum_k w^c_k F_k$ without a bias ("We explicitly set the input bias of the softmax
-# to 0 as it has little to no impact on the classification performance"), and so gets
+# as a *sum*, $F_k = \sum_{x,y} f_k(x,y)$, and the class score as $S_c = \sum_k w^c_k F_k$,
+# without a bias: "Here we ignore the bias term: we explicitly set the input bias of the
+# softmax to 0 as it has little to no impact on the classification performance." So there
 # $S_c = \sum_{x,y} M_c(x,y)$: the score is the map's *sum*. PyTorch's pooling averages and
-# its `Linear` layer has a bias, so this book writes *mean plus bias*. The two conventions
-# describe the same network up to constants: a network that sums instead of averaging needs
-# weights $w^c_k / (HW)$ to give the same scores, its map is ours divided by $HW$, and the
-# bias adds the same number at every position. Neither constant moves the map's peak or
-# changes its shape, so both conventions draw the same picture. Checked here:
+# its `Linear` layer has a bias, so this book writes *mean plus bias*. The two are the same
+# up to constants: a network that sums instead of averaging, with weights $w^c_k / (HW)$ and
+# our bias, gives exactly our scores, and its map is ours divided by $HW$. Dropping the bias,
+# as the paper does, shifts each class's score by $b_c$ and changes no map. Neither constant
+# moves the map's peak or changes its shape, so both conventions draw the same picture.
+# Checked here:
 
 # %%
 h, w = all_maps.shape[-2:]

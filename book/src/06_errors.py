@@ -3,7 +3,7 @@
 #
 # An accuracy tells you *how often* a classifier fails, not *why*. The CAM paper presents
 # the class activation map of a category as the discriminative image regions the network
-# uses to identify that category (its Section 3), and says in its abstract that global
+# uses to identify that category (its Section 2), and says in its abstract that global
 # average pooling builds a representation that "exposes the implicit attention of CNNs
 # on an image". Because every class has its own map, we can take a mistake and ask where
 # the evidence for the wrong answer came from. Did the network look at the object and
@@ -216,8 +216,9 @@ plt.show()
 #   find a triangle; it was not the object.
 # * **#11, a cross called a triangle.** The cross's map is bright on the cross. The
 #   triangle's map is faint everywhere; its peak lies just outside the box's upper-left
-#   corner, where line segments of the clutter pass the cross's arm. The triangle won
-#   with weak evidence spread over the image against strong evidence in one place.
+#   corner, where line segments of the clutter pass the cross's arm. Yet the triangle's
+#   map has the slightly larger mean, and its larger bias supplies most of the margin (the
+#   table below splits each logit into the two).
 # * **#287, a disk called a square.** Both maps sit on the disk, the right object, and
 #   the disk's map is the brighter one at its peak (the table above gives both maxima).
 #   It still loses, narrowly. Where the maps look does not explain this mistake.
@@ -341,8 +342,8 @@ for name in erased:
     print(f"fixed when erasing {name}: {sorted(before - after[name])}")
 
 # %% [markdown]
-# Read the table with its counts: a dozen mistakes among 1000 images, so every image is
-# a few percent of the mistakes. Erasing the miniature shapes fixes #509 and #661, the
+# Read the table with its counts: a dozen mistakes among 1000 images, so each mistake is
+# one twelfth of them. Erasing the miniature shapes fixes #509 and #661, the
 # two mistakes whose wrong peak lay *on* a miniature shape, and #68, whose peak lay next
 # to one. Erasing the lines fixes more of the mistakes than erasing the shapes, #11 among
 # them. Erasing all the clutter fixes most of them; the ones it leaves include #60 and
@@ -353,9 +354,12 @@ for name in erased:
 # the object, far from any miniature shape: they were so close to the boundary (see their
 # probabilities) that any change to the picture can tip them. The same closeness explains
 # the new mistakes in the last column: the network was trained on cluttered images only,
-# and a smoothed background is new to it, so borderline images tip both ways. The
-# miniature shapes cause some of the mistakes, not most of them; the lines matter at
-# least as much, and the rest are misread objects.
+# and a smoothed background is new to it, so borderline images tip both ways. Erasing
+# the miniature shapes alone changes about as many answers each way (compare its "fixed"
+# and "new mistakes" columns), so on its own it cannot separate their effect from that
+# churn; the evidence against them is the mistakes whose wrong peak lay on a shape. The
+# miniature shapes cause some of the mistakes, not most of them; the lines matter at least
+# as much, and the rest are misread objects.
 #
 # Before and after, for every mistake (the second row is titled with the new prediction,
 # green when it is right):
@@ -473,7 +477,7 @@ plt.show()
 #   a part that is in the photo (on the front wheel, at the right), peaks on the engine
 #   rather than on the wheel. The network looked at the right object; its mistake is the
 #   name, because the category the photo needs is not among its 1000.
-# * **The flower.** All four maps peak in the same cell, on the flower's centre, and
+# * **The flower.** All four maps peak in the same cell, on the blossom, and
 #   "daisy" is the strongest. "Mushroom" and "hen-of-the-woods" (a fungus) light up the
 #   same round, many-layered blossom: the network sees a round layered object and offers
 #   the nearest categories it has.
@@ -489,9 +493,9 @@ plt.show()
 # A classifier's mistakes are few and specific: the confusion matrix says which classes
 # it mixes up, and the maps of the wrong and the true class, drawn on one shared colour
 # scale, say where each class's evidence lies. For the GAPNet, some wrong classes find
-# their evidence off the object, on the clutter's miniature shapes or lines, and erasing
-# that clutter fixes many of those mistakes (and tips a few borderline images the other
-# way). Other mistakes are misread objects: both maps sit on the object, and the score,
+# their evidence off the object, on the clutter's miniature shapes or lines; erasing all
+# the clutter fixes most of the mistakes and creates fewer new ones than it fixes, while
+# erasing the miniature shapes alone tips about as many borderline images each way. Other mistakes are misread objects: both maps sit on the object, and the score,
 # the mean of the map plus a bias, decides narrowly, sometimes by the bias alone. The
 # pretrained network's mistakes on the photos are of a third kind: every rival class
 # looks at the right object, and the error lies in the names it knows. A map shows

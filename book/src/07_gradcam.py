@@ -72,8 +72,8 @@ _ = torch.manual_seed(0)
 # the map is high nor its ReLU, and normalizing for display removes it: on a GAP network
 # both methods draw the same picture.
 #
-# The Grad-CAM paper makes this derivation itself, in its Section 3.1 ("Grad-CAM
-# generalizes CAM"): for a network whose last feature maps are globally average-pooled
+# The Grad-CAM paper makes this derivation itself (Section 3.1, "Grad-CAM generalizes
+# CAM", in the arXiv version 1610.02391 that IJCV published in 2020): for a network whose last feature maps are globally average-pooled
 # into the class scores, its weights $\alpha^c_k$ are CAM's class weights $w^c_k$ up to
 # the constant $1/Z$, $Z$ the number of positions of the feature map (our $HW$), a
 # constant that normalizing for display removes.
@@ -129,13 +129,13 @@ print("alpha equals fc.weight[palace] / (H * W):", torch.allclose(alpha[0], weig
 # %%
 with camlib.CAM(model) as cam:
     result = cam(x, topk=5)
-cam_maps = result.maps
+cam_top5 = result.maps
 gradcam_maps = camlib.gradcam(model, x, class_idx=result.class_idx, target_layer=model.features).maps
 print("classes:", [categories[c] for c in result.class_idx[0]])
-print("maps:", tuple(cam_maps.shape), tuple(gradcam_maps.shape), "| H * W =", H * W)
-print("allclose(cam_maps, gradcam_maps * H * W):", torch.allclose(cam_maps, gradcam_maps * H * W, atol=1e-4))
+print("maps:", tuple(cam_top5.shape), tuple(gradcam_maps.shape), "| H * W =", H * W)
+print("CAM == Grad-CAM x H x W (allclose):", torch.allclose(cam_top5, gradcam_maps * H * W, atol=1e-4))
 cells = gradcam_maps.abs() > 1e-3 * gradcam_maps.abs().max()
-ratio = cam_maps[cells] / gradcam_maps[cells]
+ratio = cam_top5[cells] / gradcam_maps[cells]
 print(f"CAM / Grad-CAM over {int(cells.sum())} of {cells.numel()} cells: from {ratio.min():.2f} to {ratio.max():.2f}")
 
 # %% [markdown]
@@ -144,7 +144,7 @@ print(f"CAM / Grad-CAM over {int(cells.sum())} of {cells.numel()} cells: from {r
 
 # %% mystnb={"image": {"alt": "The raw 7 by 7 CAM and Grad-CAM maps of palace side by side: the same pattern, with colour bars whose ranges differ by a factor of 49"}}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
-for ax, m, title in [(axes[0], cam_maps[0, 0], "CAM"), (axes[1], gradcam_maps[0, 0], "Grad-CAM")]:
+for ax, m, title in [(axes[0], cam_top5[0, 0], "CAM"), (axes[1], gradcam_maps[0, 0], "Grad-CAM")]:
     im = ax.imshow(m.cpu(), cmap="jet")
     fig.colorbar(im, ax=ax, shrink=0.85)
     ax.set_title(f"{title} of 'palace', raw", fontsize=10)
@@ -170,7 +170,7 @@ gap_gradcams = camlib.gradcam(gapnet, xb, class_idx=yb).maps
 h, w = gap_cams.shape[-2:]
 print("classes:", [camlib.CLASSES[c] for c in yb.tolist()])
 print("maps:", tuple(gap_cams.shape), "| H * W =", h * w)
-print("allclose(cam_maps, gradcam_maps * H * W):", torch.allclose(gap_cams, gap_gradcams * h * w, atol=1e-4))
+print("CAM == Grad-CAM x H x W (allclose):", torch.allclose(gap_cams, gap_gradcams * h * w, atol=1e-4))
 
 # %% [markdown]
 # And the gradient weights, for one class over the whole batch:
@@ -278,13 +278,17 @@ for k in ks:
 print(f"CAM,      100 classes / 1 class:  {ms['CAM', 100] / ms['CAM', 1]:5.2f}x")
 print(f"Grad-CAM,  10 classes / 1 class:  {ms['Grad-CAM', 10] / ms['Grad-CAM', 1]:5.2f}x")
 print(f"Grad-CAM, 100 classes / 1 class:  {ms['Grad-CAM', 100] / ms['Grad-CAM', 1]:5.2f}x")
-per_class = (ms["Grad-CAM", 100] - ms["Grad-CAM", 1]) / 99
-print(f"Grad-CAM's cost per extra class: {per_class:.2f} ms, {100 * per_class / ms['Grad-CAM', 1]:.1f} % of its 1-class time")
+for method in ("CAM", "Grad-CAM"):
+    per_class = (ms[method, 100] - ms[method, 1]) / 99
+    print(f"{method:>8s}'s cost per extra class: {per_class:6.2f} ms, "
+          f"{100 * per_class / ms[method, 1]:4.1f} % of its 1-class time")
 
 # %% [markdown]
 # Read the ratios. From 1 to 100 classes, Grad-CAM's time grows by a multiple, one
-# backward pass per class, while CAM's ratio stays much closer to 1: its extra classes
-# cost one matrix product, next to a forward pass through the whole network. Each of
+# backward pass per class, while CAM's ratio stays much closer to 1: its only extra work
+# is one small matrix product, next to a forward pass through the whole network, so what
+# remains of its growth is mostly run-to-run noise (compare the two costs per extra
+# class on the last lines). Each of
 # Grad-CAM's backward passes is short here, since it only runs through the pooling and
 # the linear layer back to the last features: one extra class costs only a small share
 # of the 1-class time (the last line). So a few classes more can vanish in the noise of
@@ -376,6 +380,7 @@ print(f"GAPNet CAM:           mean share in box {share_cam.mean():.3f}, "
       f"maps with less than 0.2 in the box: {(share_cam < 0.2).float().mean():.1%}")
 print(f"FlattenNet Grad-CAM:  mean share in box {share_grad.mean():.3f}, "
       f"maps with less than 0.2 in the box: {(share_grad < 0.2).float().mean():.1%}")
+print(f"Grad-CAM's share at least CAM's: {int((share_grad >= share_cam).sum())} of {len(share_cam)} images")
 
 # %% [markdown]
 # Here are both on the first six test images, each for its true class: the GAPNet's CAM
@@ -403,8 +408,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Often the FlattenNet's Grad-CAM is as tight on the object as CAM, or tighter. But it
-# misses more often, and the misses are not random. Split by class:
+# For many images the FlattenNet's Grad-CAM is as tight on the object as CAM, or tighter
+# (the count on the last line above). But it misses more often, and the misses are not
+# random. Split by class:
 
 # %%
 print(f"{'':>9s}  {'share in box':^37s}  {'FlattenNet':>10s}")
