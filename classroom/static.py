@@ -1,0 +1,91 @@
+"""What a submission's source says about itself: advisory notes for the teacher, never a verdict.
+
+The grader reads every code cell of a notebook (without running anything) and notes two things:
+uses of camlib's own implementation of an exercise's answer, and code that reaches into the
+grading machinery (the checkers' module, frames, tracing, builtins, output streams, IPython
+events). Such code cannot change a verdict, which is computed outside the notebook, but a
+teacher wants to know about it. Static analysis can be dodged (``exec`` of a built string), so
+the notes are for a human to read; the marks never depend on them.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from typing import Iterable
+
+# The camlib callables that *are* the answer to each checker's exercise.
+from camlib.exercises import EXERCISES
+
+TAMPERING = {
+    "inspect.stack": "reads the call stack", "inspect.currentframe": "reads the call stack",
+    "sys._getframe": "reads the call stack", "sys.settrace": "installs a trace function",
+    "threading.settrace": "installs a trace function", "sys.setprofile": "installs a profile function",
+    "builtins": "changes builtins", "__builtins__": "changes builtins", "sys.stdout": "replaces an output stream",
+    "sys.stderr": "replaces an output stream", "events.register": "hooks IPython events",
+    "post_run_cell": "hooks IPython events", "pre_run_cell": "hooks IPython events",
+    "__module__": "rewrites where a function comes from", "importlib": "imports modules by name",
+    "__import__": "imports modules by name", "start_new_session": "starts a detached process",
+    "socket": "opens network connections", "torch.allclose": "replaces a torch function",
+    "torch.equal": "replaces a torch function", "json.dumps": "replaces json",
+}
+
+
+def code_of(cells: Iterable[str]) -> list[ast.AST]:
+    """The parsed code cells (lines starting with % or ! dropped); cells that do not parse are skipped."""
+    trees = []
+    for source in cells:
+        text = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
+        try:
+            trees.append(ast.parse(text))
+        except SyntaxError:
+            continue
+    return trees
+
+
+def _dotted(node: ast.AST) -> str:
+    try:
+        return ast.unparse(node)
+    except Exception:  # noqa: BLE001 - an exotic node: nothing to report
+        return ""
+
+
+def reference_uses(trees: list[ast.AST], checker: str) -> list[str]:
+    """camlib's answers to ``checker``'s exercise that the code imports or names."""
+    ex = EXERCISES.get(checker)
+    if ex is None:
+        return []
+    short = {r.rsplit(".", 1)[1]: r for r in ex.references}
+    found = []
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("camlib"):
+                found += [short[a.name] for a in node.names if a.name in short]
+                if node.module == "camlib.exercises" and any(not a.name.startswith("check_") for a in node.names):
+                    found.append("camlib.exercises internals")
+            elif isinstance(node, ast.Attribute) and node.attr in short and _dotted(node).startswith("camlib"):
+                found.append(short[node.attr])
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "camlib" in node.value:
+                if re.search(r"camlib\.(exercises|localize|cam|gradcam)", node.value):
+                    found.append(f"a module named in a string ({node.value[:40]!r})")
+    return list(dict.fromkeys(found))
+
+
+def tampering(trees: list[ast.AST]) -> list[str]:
+    """What the code does that reaches into the grading machinery, in words (each once)."""
+    found = []
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Attribute, ast.Name)):
+                name = _dotted(node)
+                for key, what in TAMPERING.items():
+                    if name == key or name.endswith("." + key):
+                        found.append(f"{what} (`{name}`)")
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
+                    for key, what in TAMPERING.items():
+                        if full == key or alias.name == key or full.startswith(key + "."):
+                            found.append(f"{what} (`{full}`)")
+            elif isinstance(node, ast.keyword) and node.arg == "start_new_session":
+                found.append(f"{TAMPERING['start_new_session']} (`start_new_session=`)")
+    return list(dict.fromkeys(found))[:6]
