@@ -262,8 +262,8 @@ def match_chapter(path: Path, rel: Path, nb: Any, key: dict[str, list[Exercise]]
 def _notes(nb: Any, check: Check) -> str:
     trees = static.code_of(c.source for c in nb.cells if c.cell_type == "code")
     uses = static.reference_uses(trees, check.checker)
-    return (" Note: the notebook uses " + ", ".join(f"`{u}`" for u in uses) +
-            ", camlib's own answer to this exercise; look at it by hand.") if uses else ""
+    return (" Note: the notebook's code uses " + ", ".join(uses) +
+            " (camlib's own answer to this exercise, or the checkers' internals): look at it by hand.") if uses else ""
 
 
 def grade_notebook(path: Path, rel: Path, key: dict[str, list[Exercise]], settings: Settings, seed: int) -> list[Row]:

@@ -50,7 +50,7 @@ def _dotted(node: ast.AST) -> str:
 
 
 def reference_uses(trees: list[ast.AST], checker: str) -> list[str]:
-    """camlib's answers to ``checker``'s exercise that the code imports or names."""
+    """camlib's answers to ``checker``'s exercise that the code imports or names, in words for a message."""
     ex = EXERCISES.get(checker)
     if ex is None:
         return []
@@ -59,14 +59,16 @@ def reference_uses(trees: list[ast.AST], checker: str) -> list[str]:
     for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("camlib"):
-                found += [short[a.name] for a in node.names if a.name in short]
+                found += [f"`{short[a.name]}`" for a in node.names if a.name in short]
                 if node.module == "camlib.exercises" and any(not a.name.startswith("check_") for a in node.names):
-                    found.append("camlib.exercises internals")
+                    found.append("`camlib.exercises` internals")
             elif isinstance(node, ast.Attribute) and node.attr in short and _dotted(node).startswith("camlib"):
-                found.append(short[node.attr])
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "camlib" in node.value:
-                if re.search(r"camlib\.(exercises|localize|cam|gradcam)", node.value):
-                    found.append(f"a module named in a string ({node.value[:40]!r})")
+                found.append(f"`{short[node.attr]}`")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value in short:
+                    found.append(f"`{short[node.value]}` (named in a string)")
+                elif re.match(r"camlib\b", node.value):
+                    found.append(f"camlib imported by a name in a string ({node.value[:40]!r})")
     return list(dict.fromkeys(found))
 
 
