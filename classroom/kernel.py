@@ -105,6 +105,7 @@ class Session:
         self.client: _Client | None = None
         self._context = None
         self._own: set[int] = set()  # the sandbox's init and the kernel
+        self._process: Any = None  # the launched process (bwrap, or the kernel itself)
         self._replies: dict[int, dict] = {}
 
     # -- set-up -----------------------------------------------------------------------------
@@ -161,8 +162,8 @@ class Session:
         cwd = str(self._home() / "work")
         self._context = self.client.setup_kernel(cwd=cwd, stdout=open(os.devnull, "wb"), stderr=open(os.devnull, "wb"))
         self._context.__enter__()
+        process = self._process = getattr(km.provisioner, "process", None)
         if self.box is not None:  # outer bwrap -> the namespace's init (bwrap) -> the kernel
-            process = getattr(km.provisioner, "process", None)
             inits = sb.children(process.pid) if process is not None else []
             if inits:
                 self._namespace = sb.pid_namespace(inits[0])
@@ -176,6 +177,11 @@ class Session:
             self._context.__exit__(None, None, None)
         except Exception:  # a kernel that died on its own: nothing left to stop
             pass
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=10)  # reap it: no zombie per graded notebook
+            except Exception:  # still there after a kill: kill_namespace below reports it
+                pass
         if self._namespace is not None:
             self.leftover = not sb.kill_namespace(self._namespace)
 

@@ -126,7 +126,7 @@ CASES = [
     (ex.check_misclassified, lambda lg, y: (lg.argmax(1) == y).nonzero().flatten(), ["correctly classified"]),
     (ex.check_gradcam_weights, gradcam_ok, []),
     (ex.check_gradcam_weights, gradcam_summed, ["summed the gradients"]),
-    (ex.check_gradcam_weights, gradcam_no_gradient, ["alpha should have shape"]),
+    (ex.check_gradcam_weights, gradcam_no_gradient, ["alpha"]),
     (ex.check_topk, lambda lg: (lg.exp() / lg.exp().sum(1, keepdim=True)).topk(5, dim=1), ["not finite"]),
     (ex.check_hook, hook_no_finally, ["raises", "still attached"]),
 ]
