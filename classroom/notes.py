@@ -59,12 +59,38 @@ NOTES: dict[str, Notes] = {
         30, "keep the layer's output with a hook, take torch.autograd.grad of the class's logit (summed over the "
             "batch) with respect to it, and average that gradient over the positions.",
         ("gradients summed over positions instead of averaged",
-         "hooks left attached, or .backward() filling the parameters' .grad")),
+         "hooks left attached, or .backward() filling the parameters' .grad", "on a network without GAP, "
+         "fc.weight[c] / (h x w) instead of the gradient")),
+    # Exercises past the chapters (HANDOFF_exercises.md), one per chapter:
+    "check_peak": Notes(
+        10, "find the map's highest cell (argmax of the flattened map, then its row and column), and scale the "
+            "centre of that cell, (column + 0.5, row + 0.5), by the image's width / w and height / h.",
+        ("x and y swapped", "the cell's corner instead of its centre", "rows and columns scaled by the wrong side")),
+    "check_gmp_head": Notes(
+        10, "take each channel's largest value over the two spatial dimensions, then apply the linear layer and "
+            "add the bias.",
+        ("average instead of max pooling", "the bias missing", "the maximum taken over the channels too")),
+    "check_contrast_map": Notes(
+        15, "the map of class a minus the map of class b is the map of the weight difference w[a] - w[b]: one "
+            "weighted sum over the channels.",
+        ("the difference reversed", "ReLU applied to each map before subtracting")),
+    "check_topk_cams": Notes(
+        20, "compute the logits with the GAP head (mean over positions, then weight and bias), take the k largest "
+            "classes, and form each one's weighted sum of the feature maps.",
+        ("the bias left out of the ranking", "maps in the reverse order of idx", "a class's map paired with another index")),
+    "check_loc_correct": Notes(
+        20, "for each image, look at the first k guesses only: the image counts if one of them has the true class "
+            "and a box with IoU >= 0.5 with the true box.",
+        ("every guess counted instead of the first k", "a good box for a wrong class counted", "IoU of exactly 0.5 left out")),
+    "check_near_misses": Notes(
+        15, "keep the correctly classified images, compute each one's gap between its two largest softmax "
+            "probabilities, and return the k smallest gaps' indices, smallest first.",
+        ("misclassified images included", "the wrong order", "gaps of logits instead of probabilities")),
+    "check_flatten_map": Notes(
+        20, "view the class's row of the flatten head's weight as [C, h, w] (the order nn.Flatten uses) and sum "
+            "weight times features over the channels.",
+        ("weights reshaped in the wrong order", "the map divided by h x w")),
 }
-
-
-def _notes(checker: str | None) -> Notes | None:
-    return NOTES.get(checker or "")
 
 
 def notes_for(checker: str | None) -> Notes | None:

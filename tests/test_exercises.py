@@ -69,6 +69,28 @@ def hook_no_finally(model, layer, x):
     return kept["f"]
 
 
+def box_by_hand(cam, t):  # chapter 5's solution
+    from scipy import ndimage
+
+    cam = np.maximum(np.asarray(cam, dtype=np.float32), 0)
+    h, w = cam.shape
+    if cam.max() <= 0:
+        return (0, 0, w, h)
+    labels, n = ndimage.label(cam >= t * cam.max(), structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    peaks = ndimage.maximum(cam, labels, index=np.arange(1, n + 1))
+    best = 1 + max(range(n), key=lambda k: (sizes[k], peaks[k]))
+    ys, xs = np.nonzero(labels == best)
+    return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def iou_by_hand(a, b):
+    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
+    return iw * ih / union if union > 0 else 0.0
+
+
 def box_off_by_one(cam, t):
     x0, y0, x1, y1 = cam_to_box(cam, t)
     return (x0, y0, x1 - 1, y1 - 1)
@@ -115,10 +137,12 @@ CASES = [
     (ex.check_normalize, lambda m: (m - m.amin((2, 3), True)) / (m.amax((2, 3), True) - m.amin((2, 3), True)), ["min-max"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).amax((2, 3), keepdim=True), ["NaN"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).max(), ["maximum of several maps"]),
+    (ex.check_box, box_by_hand, []),
     (ex.check_box, cam_to_box, ["camlib.localize.cam_to_box"]),
     (ex.check_box, box_off_by_one, ["Off by one"]),
     (ex.check_box, box_swapped, ["swapped"]),
     (ex.check_box, box_whole_mask, ["two blobs", "largest connected component"]),
+    (ex.check_iou, iou_by_hand, []),
     (ex.check_iou, iou, ["camlib.localize.iou"]),
     (ex.check_iou, lambda a, b: camlib.iou(a, b), ["camlib.localize.iou"]),
     (ex.check_iou, iou_plus_one, ["touch"]),
@@ -177,3 +201,68 @@ def test_stubs_fail_cleanly(checker, capsys):
 def test_a_crash_is_reported_not_raised(capsys):
     ok, out = run(ex.check_cam, lambda f, w, c: f @ w, capsys)
     assert not ok and "your function raised RuntimeError" in out
+
+
+# -- the exercises past the chapters (see HANDOFF_exercises.md): the reference solutions pass --------
+def peak(cam, image_size):
+    h, w = cam.shape
+    y, x = divmod(int(cam.flatten().argmax()), w)
+    return ((x + 0.5) * image_size[0] / w, (y + 0.5) * image_size[1] / h)
+
+
+def gmp_head(features, weight, bias):
+    return features.amax(dim=(2, 3)) @ weight.T + bias
+
+
+def contrast_map(features, weight, class_a, class_b):
+    return torch.einsum("bc,bchw->bhw", weight[class_a] - weight[class_b], features)
+
+
+def topk_cams(features, weight, bias, k):
+    logits = features.mean(dim=(2, 3)) @ weight.T + bias
+    idx = logits.topk(k, dim=1).indices
+    return torch.einsum("bkc,bchw->bkhw", weight[idx], features), idx
+
+
+def loc_correct(classes, boxes, labels, truth, k):
+    return torch.tensor([any(int(classes[i, j]) == int(labels[i]) and iou_by_hand(boxes[i, j].tolist(), truth[i].tolist()) >= 0.5
+                             for j in range(k)) for i in range(len(labels))])
+
+
+def near_misses(logits, labels, k):
+    top2 = logits.softmax(dim=1).topk(2, dim=1).values
+    gap = top2[:, 0] - top2[:, 1]
+    right = (logits.argmax(dim=1) == labels).nonzero().flatten()
+    return right[gap[right].argsort(stable=True)][:k]
+
+
+def flatten_map(features, weight, class_idx):
+    return (weight[class_idx].view(features.shape) * features).sum(dim=1)
+
+
+NEW = [
+    (ex.check_peak, peak, []),
+    (ex.check_peak, lambda cam, size: peak(cam, size)[::-1], ["swapped"]),
+    (ex.check_gmp_head, gmp_head, []),
+    (ex.check_gmp_head, lambda f, w, b: f.mean((2, 3)) @ w.T + b, ["*average*"]),
+    (ex.check_contrast_map, contrast_map, []),
+    (ex.check_contrast_map, lambda f, w, a, b: -contrast_map(f, w, a, b), ["sign is reversed"]),
+    (ex.check_topk_cams, topk_cams, []),
+    (ex.check_topk_cams, lambda f, w, b, k: topk_cams(f, w, b * 0, k), ["without the bias"]),
+    (ex.check_loc_correct, loc_correct, []),
+    (ex.check_loc_correct, lambda c, bx, y, t, k: loc_correct(c, bx, y, t, c.shape[1]), ["only the first k"]),
+    (ex.check_near_misses, near_misses, []),
+    (ex.check_near_misses, lambda lg, y, k: near_misses(lg, y, k).flip(0), ["wrong order"]),
+    (ex.check_flatten_map, flatten_map, []),
+    (ex.check_flatten_map, lambda f, w, c: flatten_map(f, w, c) / (f.shape[2] * f.shape[3]), ["do not divide"]),
+]
+
+
+@pytest.mark.parametrize("checker, fn, messages", NEW, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(NEW)])
+def test_new_checker(checker, fn, messages, capsys):
+    test_checker(checker, fn, messages, capsys)
+
+
+def test_every_checker_is_tested_both_ways():
+    tested = {c.__name__ for c, _, m in CASES + NEW if not m} & {c.__name__ for c, _, m in CASES + NEW if m}
+    assert tested == set(ex.EXERCISES)

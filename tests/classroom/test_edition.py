@@ -236,6 +236,7 @@ def test_guide_covers_every_chapter_and_links_only_existing_pages():
     goals = text.split("## Learning goals", 1)[1].split("\n## ", 1)[0]
     for chapter in sorted(p.stem for p in CHAPTERS.glob("*.ipynb")):
         assert f"chapters/{chapter}" in goals, f"the guide's learning goals miss {chapter}"
+    assert set(NOTES) == set(exercises.EXERCISES), "every checker needs its hint, time and mistakes"
     for notes in NOTES.values():
         assert notes.minutes > 0 and notes.hint and notes.mistakes
 
