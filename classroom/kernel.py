@@ -147,7 +147,7 @@ class Session:
         home = self._home()
         return {"HOME": str(home), "TMPDIR": str(home / ".tmp"), "CAMLIB_CACHE": str(home / ".cache" / "camlib"),
                 "MPLCONFIGDIR": str(home / ".config" / "matplotlib"), "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONPATH": os.pathsep.join([str(sb_camlib_parent())] + [p for p in os.environ.get(
+                "PYTHONPATH": os.pathsep.join([str(camlib_parent())] + [p for p in os.environ.get(
                     "PYTHONPATH", "").split(os.pathsep) if p]), "PYTHONUSERBASE": site.getuserbase()}
 
     def __enter__(self) -> "Session":
@@ -212,7 +212,7 @@ class Session:
             return Cell("stuck", cell.outputs)
 
 
-def sb_camlib_parent() -> Path:
+def camlib_parent() -> Path:
     """The folder that holds the camlib package the grader itself imports."""
     import importlib.util
 

@@ -16,17 +16,21 @@ from typing import Iterable
 # The camlib callables that *are* the answer to each checker's exercise.
 from camlib.exercises import EXERCISES
 
-TAMPERING = {
+# Names whose *use* is worth a look (they read frames, trace, hook events, detach, connect, import by name)...
+USED = {
     "inspect.stack": "reads the call stack", "inspect.currentframe": "reads the call stack",
     "sys._getframe": "reads the call stack", "sys.settrace": "installs a trace function",
     "threading.settrace": "installs a trace function", "sys.setprofile": "installs a profile function",
-    "builtins": "changes builtins", "__builtins__": "changes builtins", "sys.stdout": "replaces an output stream",
-    "sys.stderr": "replaces an output stream", "events.register": "hooks IPython events",
-    "post_run_cell": "hooks IPython events", "pre_run_cell": "hooks IPython events",
-    "__module__": "rewrites where a function comes from", "importlib": "imports modules by name",
-    "__import__": "imports modules by name", "start_new_session": "starts a detached process",
-    "socket": "opens network connections", "torch.allclose": "replaces a torch function",
-    "torch.equal": "replaces a torch function", "json.dumps": "replaces json",
+    "events.register": "hooks IPython events", "importlib.import_module": "imports modules by name",
+    "__import__": "imports modules by name", "socket.socket": "opens network connections",
+    "socket.create_connection": "opens network connections",
+}
+# ...and names that are worth a look only when the code assigns to them.
+REPLACED = {
+    "torch.allclose": "replaces a torch function", "torch.equal": "replaces a torch function",
+    "numpy.allclose": "replaces a NumPy function", "np.allclose": "replaces a NumPy function",
+    "json.dumps": "replaces json", "sys.stdout": "replaces an output stream", "sys.stderr": "replaces an output stream",
+    "__module__": "rewrites where a function comes from",
 }
 
 
@@ -73,21 +77,21 @@ def reference_uses(trees: list[ast.AST], checker: str) -> list[str]:
 
 
 def tampering(trees: list[ast.AST]) -> list[str]:
-    """What the code does that reaches into the grading machinery, in words (each once)."""
+    """What the code does that reaches into the grading machinery, in words (each once, six at most)."""
     found = []
     for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, (ast.Attribute, ast.Name)):
                 name = _dotted(node)
-                for key, what in TAMPERING.items():
+                for key, what in USED.items():
                     if name == key or name.endswith("." + key):
                         found.append(f"{what} (`{name}`)")
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    full = f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
-                    for key, what in TAMPERING.items():
-                        if full == key or alias.name == key or full.startswith(key + "."):
-                            found.append(f"{what} (`{full}`)")
+                if isinstance(node.ctx, ast.Store):
+                    for key, what in REPLACED.items():
+                        if name == key or name.endswith("." + key):
+                            found.append(f"{what} (`{name}`)")
+                    if isinstance(node, ast.Attribute) and _dotted(node.value) in ("builtins", "__builtins__"):
+                        found.append(f"changes builtins (`{name}`)")
             elif isinstance(node, ast.keyword) and node.arg == "start_new_session":
-                found.append(f"{TAMPERING['start_new_session']} (`start_new_session=`)")
+                found.append("starts a detached process (`start_new_session=`)")
     return list(dict.fromkeys(found))[:6]

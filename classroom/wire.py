@@ -84,9 +84,9 @@ def encode(value: Any, depth: int = 0) -> dict:
         t = value.detach().cpu()
         t = t.float() if t.dtype == torch.bfloat16 else t
         return _array(t.resolve_conj().resolve_neg().numpy(), "tensor")
-    if type(value) in (tuple, list):
-        items = [encode(v, depth + 1) for v in value[:MAX_ITEMS]]
-        return {"t": type(value).__name__, "items": items}
+    if isinstance(value, (tuple, list)):  # named tuples (torch.topk's result) travel as tuples
+        items = [encode(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
+        return {"t": "list" if isinstance(value, list) else "tuple", "items": items}
     if is_dataclass(value) and not isinstance(value, type):
         return {"t": "spec", "kind": type(value).__name__,
                 "fields": {f.name: encode(getattr(value, f.name), depth + 1) for f in fields(value)}}

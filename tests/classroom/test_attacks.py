@@ -31,6 +31,32 @@ STUBS = {f: f"def {f}(*args):\n    raise NotImplementedError('write it')" for f,
 ZEROS = {"box_iou": "def box_iou(a, b):\n    return 0.0",
          "cam_maps": "def cam_maps(features, weight, class_idx):\n    return torch.zeros(features.shape[0], *features.shape[2:])"}
 ATTACKED = [["box_iou", "check_iou"], ["cam_maps", "check_cam"]]  # what most attack notebooks hand in
+# One planted wrong answer per chapter exercise, and words of the message the grader must return.
+WRONG = {
+    "top5": ("def top5(logits):\n    return logits.topk(5, dim=1)", "raw logits"),
+    "head_params": ("def head_params(n_ch, h, w, num_classes):\n    return n_ch * h * w * num_classes, n_ch * num_classes",
+                    "count the biases"),
+    "gap_head": ("def gap_head(features, weight, bias):\n    return (features.mean((2, 3)) @ weight.T + bias).T",
+                 "should have shape"),
+    "capture": ("def capture(model, layer, x):\n    kept = {}\n"
+                "    layer.register_forward_hook(lambda m, i, o: kept.update(f=o))\n"
+                "    with torch.no_grad():\n        model(x)\n    return kept['f']", "still attached"),
+    "cam_maps": ("def cam_maps(features, weight, class_idx):\n"
+                 "    return torch.einsum('bc,bchw->bhw', weight[class_idx], features).relu()", "ReLU'd"),
+    "normalize": ("def normalize(maps):\n    peak = maps.amax(dim=(-2, -1), keepdim=True)\n"
+                  "    return torch.where(peak != 0, maps / peak, torch.zeros_like(maps))", "apply the ReLU"),
+    "cam_box": (SOLUTIONS["cam_box"].replace("int(xs.max()) + 1, int(ys.max()) + 1", "int(xs.max()), int(ys.max())"),
+                "Off by one"),
+    "box_iou": ("def box_iou(a, b):\n    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1)\n"
+                "    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]) + 1)\n"
+                "    area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)\n"
+                "    return iw * ih / (area(a) + area(b) - iw * ih)", "only touch"),
+    "misclassified": ("def misclassified(logits, labels):\n    return (logits.argmax(1) == labels).nonzero().flatten()",
+                      "correctly classified"),
+    "gradcam_weights": ("def gradcam_weights(model, layer, x, class_idx):  # right on a GAP network only\n"
+                        "    with torch.no_grad():\n        h, w = model.features(x).shape[-2:]\n"
+                        "    return model.fc.weight[class_idx].detach().expand(len(x), -1) / (h * w)", "alpha"),
+}
 
 
 def notebook(*cells: str, checks=ATTACKED) -> nbformat.NotebookNode:
@@ -156,6 +182,11 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
             f"script = \"import time, pathlib; time.sleep(8); pathlib.Path({str(out)!r}).write_text('hacked')\"\n"
             "child = subprocess.Popen([sys.executable, '-c', script], start_new_session=True)", zeros),
         "a16_stub_after_edit.ipynb": notebook(IMPORTS, STUBS["box_iou"], STUBS["cam_maps"]),
+        "b1_wrong_answers.ipynb": notebook(IMPORTS, *(src for src, _ in WRONG.values()), checks=CHECKS),
+        "b2_raises_midway.ipynb": notebook(IMPORTS, SOLUTIONS["box_iou"], "print('about to fail')\n1 / 0",
+                                           SOLUTIONS["cam_maps"]),
+        "b3_kills_its_kernel.ipynb": notebook(IMPORTS, "import os\nos._exit(1)", SOLUTIONS["box_iou"]),
+        "b4_no_exercises.ipynb": notebook("print('no exercises here')", checks=[]),
     }
 
 
@@ -171,6 +202,7 @@ def graded(tmp_path_factory):
     for name, nb in {**attacks(subs, out, cache, listener.port), "z_honest.ipynb": honest,
                      "a00_honest.ipynb": honest}.items():
         nbformat.write(nb, subs / name)
+    (subs / "b5_not_a_notebook.ipynb").write_text("{ this is not a notebook", encoding="utf-8")
     before, exercises_before = digest(subs), digest(ROOT / "camlib")
     settings = grading.Settings(timeout=60, check_timeout=20, cache=cache, scratch=tmp,
                                 limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300))
@@ -203,6 +235,12 @@ def test_the_honest_notebooks_pass_beside_the_attacks(graded):
 def test_patching_the_kernel_cannot_change_a_verdict(graded, file):
     rows = rows_of(graded, file)
     assert {k: r["result"] for k, r in rows.items() if k != grading.NOTEBOOK} == {"box_iou": "fail", "cam_maps": "fail"}
+
+
+def test_reaching_into_the_grader_is_noted_for_the_teacher(graded):
+    assert "installs a trace function (`sys.settrace`)" in rows_of(graded, "a05_trace_jump.ipynb")[grading.NOTEBOOK]["message"]
+    assert "hooks IPython events" in rows_of(graded, "a08_post_run_cell.ipynb")[grading.NOTEBOOK]["message"]
+    assert "replaces a torch function" in rows_of(graded, "a01_allclose.ipynb")[grading.NOTEBOOK]["message"]
 
 
 def test_forged_answers_are_judged_as_data(graded):
@@ -269,6 +307,37 @@ def test_the_summary_says_the_run_was_sandboxed(graded):
     text = grading.summary_path(graded["csv"]).read_text(encoding="utf-8")
     assert text.startswith("Sandboxed: each notebook ran in its own bubblewrap sandbox")
     assert f"{graded['n']} notebook(s)" in text
+
+
+@pytest.mark.parametrize("function", sorted(WRONG))
+def test_planted_wrong_answers_get_their_message(graded, function):
+    row = rows_of(graded, "b1_wrong_answers.ipynb")[function]
+    assert row["result"] == "fail" and WRONG[function][1] in row["message"], row
+
+
+def test_a_notebook_that_raises_is_reported_and_still_graded(graded):
+    rows = rows_of(graded, "b2_raises_midway.ipynb")
+    head = rows[grading.NOTEBOOK]
+    assert head["result"] == "fail" and "code cell 3 (`print('about to fail')`): ZeroDivisionError" in head["message"]
+    assert rows["box_iou"]["result"] == "pass" and rows["cam_maps"]["result"] == "pass"  # defined after the error
+
+
+def test_a_notebook_that_kills_its_kernel_is_reported(graded):
+    rows = rows_of(graded, "b3_kills_its_kernel.ipynb")
+    assert "the kernel died in code cell 2 (`import os`)" in rows.pop(grading.NOTEBOOK)["message"]
+    assert all(r["result"] == "fail" and r["message"].startswith("not graded: the kernel died") for r in rows.values())
+
+
+def test_unreadable_and_unknown_notebooks_are_reported(graded):
+    (broken,) = rows_of(graded, "b5_not_a_notebook.ipynb").values()
+    assert broken["result"] == "fail" and "not a readable notebook" in broken["message"]
+    (notes,) = rows_of(graded, "b4_no_exercises.ipynb").values()
+    assert notes["result"] == "fail" and "no exercises to grade" in notes["message"]
+
+
+def test_csv_columns(graded):
+    assert list(graded["rows"][0]) == list(grading.Row.FIELDS)
+    assert {r["result"] for r in graded["rows"]} == {"pass", "fail"}
 
 
 def test_grading_time_per_notebook(graded):
