@@ -63,10 +63,6 @@ class Net:
             raise ValueError(f"unknown network kind {self.kind!r}; use 'gapnet' or 'flattennet'")
         return model.eval()
 
-    def describe(self) -> str:
-        head = "global average pooling" if self.kind == "gapnet" else "a flatten head (no GAP)"
-        return f"a {self.kind == 'gapnet' and 'GAPNet' or 'FlattenNet'} with {head}"
-
 
 @dataclass(frozen=True)
 class Layer:
@@ -203,7 +199,7 @@ def _gap_head_cases(rng: np.random.Generator) -> list[Case]:
 
 def _gap_head_judge(case: Case, out: Any) -> None:
     f, wt, bias = case.args
-    (b, c, h, w), n = f.shape, wt.shape[0]
+    (b, _, h, w), n = f.shape, wt.shape[0]
     out = _expect_tensor(out, (b, n), "logits")
     ref = f.mean((2, 3)) @ wt.T + bias
     if h * w > 1 and _close(out, f.sum((2, 3)) @ wt.T + bias):
@@ -574,7 +570,7 @@ def _gmp_head_cases(rng: np.random.Generator) -> list[Case]:
 
 def _gmp_head_judge(case: Case, out: Any) -> None:
     f, wt, bias = case.args
-    (b, c, h, w), n = f.shape, wt.shape[0]
+    (b, _, h, w), n = f.shape, wt.shape[0]
     out = _expect_tensor(out, (b, n), f"{case.label}: logits")
     ref = f.amax((2, 3)) @ wt.T + bias
     if _close(out, ref):

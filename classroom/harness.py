@@ -9,6 +9,7 @@ other. The two things it reports without a value to check, the hooks and ``.grad
 left on its model, are the only ones a notebook could forge, and only to hide its own mess.
 """
 MIME = "application/vnd.classroom.answer+json"
+# `encode` and `decode` are wire.py's: its source runs first, in the same namespace (see grading.request_cell).
 
 
 def answer(user_ns: dict, request_text: str) -> None:
@@ -33,9 +34,9 @@ def answer(user_ns: dict, request_text: str) -> None:
         reply["not_callable"] = type(fn).__name__[:100]
     else:
         for encoded in request["cases"]:
-            args = exercises.materialize(tuple(decode(a, specs=True, make_spec=make_spec) for a in encoded))
+            args = exercises.materialize(tuple(decode(a, specs=True, make_spec=make_spec) for a in encoded))  # noqa: F821
             try:
-                result = {"returned": encode(fn(*args))}
+                result = {"returned": encode(fn(*args))}  # noqa: F821
             except (Exception, SystemExit) as err:
                 result = {"raised": type(err).__name__[:100], "message": " ".join(str(err).split())[:300],
                           "line": exercises.where_raised(err)[:300]}
