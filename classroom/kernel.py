@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import site
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +161,9 @@ class Session:
                               on_cell_executed=lambda cell, cell_index, execute_reply: self._replies.__setitem__(
                                   cell_index, execute_reply or {}))
         cwd = str(self._home() / "work")
-        self._context = self.client.setup_kernel(cwd=cwd, stdout=open(os.devnull, "wb"), stderr=open(os.devnull, "wb"))
+        # cleanup_kc: nbclient kills the kernel on exit even though the manager is ours
+        self._context = self.client.setup_kernel(cwd=cwd, cleanup_kc=True, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL)
         self._context.__enter__()
         process = self._process = getattr(km.provisioner, "process", None)
         if self.box is not None:  # outer bwrap -> the namespace's init (bwrap) -> the kernel
