@@ -75,15 +75,16 @@ sync: $(STAMP)
 notebooks: sync
 	$(PY) tools/execute_notebooks.py $(CHAPTERS)
 
-# Classroom: the student edition (generated from the chapters) and the grader; see book/instructor_guide.md.
+# Classroom: the student edition (generated from the chapters) and the grader, which runs each
+# notebook in a bubblewrap sandbox (apt-get install bubblewrap); see book/instructor_guide.md.
 SUBMISSIONS ?= assignments/submissions
 GRADES      ?= assignments/grades.csv
 
 assignments: $(STAMP)
-	$(PY) -m camlib.assignments generate --out assignments/student
+	$(PY) -m classroom generate --out assignments/student
 
 grade: $(STAMP)
-	$(PY) -m camlib.assignments grade $(SUBMISSIONS) --out $(GRADES) --timeout 300
+	$(PY) -m classroom grade $(SUBMISSIONS) --out $(GRADES) --timeout 300
 
 # The benchmarks of the book's appendix (not part of `make test`). torchcam and grad-cam are
 # development requirements of this target only. On a GPU: make bench BENCH_ARGS="--device cuda".

@@ -1,0 +1,14 @@
+"""classroom: hand the book's code exercises out as assignments, and grade them safely.
+
+* :mod:`classroom.edition`  the exercises found in the chapters; the student edition (solutions removed)
+* :mod:`classroom.grading`  grade a folder of notebooks: a CSV and a summary
+* :mod:`classroom.sandbox`  one bubblewrap sandbox per notebook, with limits
+* :mod:`classroom.kernel`   a Jupyter kernel in that sandbox, cells with time limits
+* :mod:`classroom.harness`  what runs in the student's kernel: call a function, send back data
+* :mod:`classroom.wire`     plain data across the sandbox's wall (no pickle)
+* :mod:`classroom.static`   advisory notes from reading a submission's source
+* :mod:`classroom.notes`    hints, times and mistakes per checker; :mod:`classroom.guide` the guide's table
+
+The checkers themselves live in :mod:`camlib.exercises`, which the chapters import; the grader
+uses the same checkers, in its own process. Run ``python -m classroom --help``.
+"""

@@ -1,0 +1,252 @@
+"""One sandbox per notebook: bubblewrap, a throwaway home, no network, limits, and nothing left running.
+
+The kernel that runs a submission is started by the command :meth:`Sandbox.wrap` builds:
+
+* ``bwrap`` with new PID, network, IPC and UTS namespaces: the notebook sees only its own
+  processes and has no network at all (not even the host's loopback). bwrap's own init is the
+  namespace's PID 1 and the kernel its child: when the grader kills bwrap
+  (``--die-with-parent``), the init dies and the Linux kernel kills every process of the
+  namespace with it. (With ``--as-pid-1`` the kernel would be PID 1 itself, and a PID 1 does
+  not receive the SIGINT that interrupts a cell past its time limit.)
+* a read-only view of what Python needs (``/usr``, ``/etc``, the interpreter, the virtualenv)
+  and of camlib's package alone; the only writable folder is the notebook's own home, a fresh
+  temporary directory; the submissions, the grades, the grader's code, the shared model cache
+  and the teacher's home are simply not there;
+* as root, ``setpriv`` to the unprivileged user ``nobody`` with every capability dropped, then
+  ``prlimit``: address space, CPU seconds, processes (and threads) and file size.
+
+The kernel talks to the grader over Unix sockets in a folder bound into the sandbox (ZeroMQ's
+IPC transport), since a new network namespace has no usable TCP at all.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+SANDBOX_UID = 65534  # nobody
+HOME = "/home/student"  # the notebook's home inside the sandbox
+LIBRARY = "/opt/classroom"  # camlib's package is bound at LIBRARY/camlib
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can be made on this machine (the message says why, and what to do)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one notebook's kernel (``prlimit``); the defaults fit the book's chapters."""
+    memory: int = 8 * 2**30  # bytes of address space (torch alone maps about 3 GiB)
+    cpu_seconds: int = 1200  # CPU time of the kernel process, all its threads together
+    processes: int = 256  # processes and threads of the sandbox's user
+    file_size: int = 512 * 2**20  # bytes, the largest file it may write
+
+    def describe(self) -> str:
+        return (f"memory {self.memory / 2**30:g} GiB, CPU {self.cpu_seconds} s, {self.processes} processes, "
+                f"files up to {self.file_size / 2**20:g} MiB")
+
+
+def _merged_usr_links() -> list[str]:
+    """``--symlink`` or ``--ro-bind`` for /bin, /lib, ... as the host has them."""
+    args: list[str] = []
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def python_trees() -> list[Path]:
+    """The folders the running Python needs: the virtualenv and the interpreter it was made from."""
+    found: list[Path] = []
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, Path(sys.executable).resolve().parent.parent):
+        real = Path(p).resolve()
+        if not any(real == f or real.is_relative_to(f) for f in found) and not real.is_relative_to("/usr"):
+            found = [f for f in found if not f.is_relative_to(real)] + [real]
+    return found
+
+
+def _dirs(path: str) -> list[str]:
+    """``--dir`` (mode 0755) for every ancestor of ``path``: bwrap would make them 0700."""
+    parts = Path(path).parts[1:-1]
+    out: list[str] = []
+    for i in range(len(parts)):
+        out += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
+    return out
+
+
+@dataclass
+class Sandbox:
+    """The sandbox of one notebook. ``root`` is a fresh host folder of the grader's that holds the
+    notebook's home (``root/home``, bound read-write at :data:`HOME`) and the kernel's socket folder
+    (``root/ipc``, bound at the same path)."""
+    root: Path
+    limits: Limits
+    camlib_dir: Path
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def ipc(self) -> Path:
+        return self.root / "ipc"
+
+    def prepare(self) -> None:
+        """Make the home and the socket folder, owned by the sandbox's user."""
+        for d in (self.home, self.ipc, self.home / "work", self.home / ".tmp", self.home / ".cache" / "camlib",
+                  self.home / ".config" / "matplotlib"):
+            d.mkdir(parents=True, exist_ok=True)
+        self.share(self.home)
+        self.share(self.ipc)
+
+    def share(self, path: Path) -> None:
+        """Hand ``path`` (and what is under it) to the sandbox's user."""
+        if os.geteuid() != 0:
+            return
+        for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
+            os.chown(p, SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
+
+    def env(self) -> dict[str, str]:
+        venv_bin = str(Path(sys.prefix) / "bin")
+        return {"HOME": HOME, "TMPDIR": f"{HOME}/.tmp", "PYTHONPATH": LIBRARY, "PYTHONNOUSERSITE": "1",
+                "PYTHONDONTWRITEBYTECODE": "1", "CAMLIB_CACHE": f"{HOME}/.cache/camlib",
+                "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "MPLBACKEND": "agg", "LANG": "C.UTF-8",
+                "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "USER": "student"}
+
+    def wrap(self, command: Sequence[str], cwd: str = f"{HOME}/work") -> list[str]:
+        """``command`` (run inside) as the full bwrap command line."""
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise SandboxUnavailable(no_bwrap_message())
+        args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent", "--new-session", "--hostname", "sandbox",
+                "--ro-bind", "/usr", "/usr", *_merged_usr_links(), "--ro-bind", "/etc", "/etc",
+                "--proc", "/proc", "--dev", "/dev"]
+        if os.geteuid() != 0:
+            args[1:1] = ["--unshare-user"]
+        for tree in python_trees():
+            args += [*_dirs(str(tree) + "/x"), "--ro-bind", str(tree), str(tree)]
+        args += [*_dirs(f"{LIBRARY}/camlib"), "--ro-bind", str(self.camlib_dir), f"{LIBRARY}/camlib"]
+        args += [*_dirs(HOME), "--bind", str(self.home), HOME]
+        args += [*_dirs(str(self.ipc)), "--bind", str(self.ipc), str(self.ipc)]
+        args += ["--chdir", cwd, "--clearenv"]
+        for key, value in self.env().items():
+            args += ["--setenv", key, value]
+        return args + ["--", *self.drop_privileges(), *self.prlimit(), *command]
+
+    def drop_privileges(self) -> list[str]:
+        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        if os.geteuid() != 0:
+            return []
+        return [setpriv, f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs"]
+
+    def prlimit(self) -> list[str]:
+        nproc = self.limits.processes + (0 if os.geteuid() == 0 else _threads_of(os.getuid()))
+        return [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={self.limits.memory}",
+                f"--cpu={self.limits.cpu_seconds}", f"--nproc={nproc}", f"--fsize={self.limits.file_size}",
+                "--core=0", "--"]
+
+
+def _threads_of(uid: int) -> int:
+    """Threads the user ``uid`` runs now (RLIMIT_NPROC counts them all, sandbox or not)."""
+    n = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                status = Path(entry.path, "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if fields.get("Uid", "").split()[:1] == [str(uid)]:
+                n += int(fields.get("Threads", "1"))
+    return n
+
+
+def no_bwrap_message() -> str:
+    return ("bubblewrap is not installed: `apt-get install bubblewrap` (Debian/Ubuntu) gives each notebook a "
+            "sandbox. To grade without one, on a machine that holds nothing else, pass --unsafe.")
+
+
+def check_available() -> None:
+    """Raise :class:`SandboxUnavailable` unless a sandbox can be made here (a trial run of ``true``)."""
+    if sys.platform != "linux":
+        raise SandboxUnavailable("the sandbox needs Linux (bubblewrap and namespaces); pass --unsafe to grade "
+                                 "without one, on a machine that holds nothing else.")
+    if shutil.which("bwrap") is None:
+        raise SandboxUnavailable(no_bwrap_message())
+    for tool in ("prlimit",) + (("setpriv",) if os.geteuid() == 0 else ()):
+        if shutil.which(tool) is None:
+            raise SandboxUnavailable(f"`{tool}` (util-linux) is missing: install util-linux, or pass --unsafe.")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="classroom-probe-") as tmp:
+        box = Sandbox(Path(tmp), Limits(), Path(__file__).resolve().parent)  # any package folder will do
+        box.prepare()
+        run = subprocess.run(box.wrap([sys.executable, "-c", "import os; print(os.getpid() < 10)"], cwd=HOME),
+                             capture_output=True, text=True, timeout=60)
+    if run.returncode != 0 or run.stdout.strip() != "True":  # a PID of its own namespace
+        raise SandboxUnavailable("bubblewrap is installed but could not make a sandbox here "
+                                 f"({' '.join(run.stderr.split())[:300] or 'exit status ' + str(run.returncode)}); "
+                                 "on a container, allow user and PID namespaces, or pass --unsafe.")
+
+
+# -- every process gone ------------------------------------------------------------------------------
+def pid_namespace(pid: int) -> str | None:
+    """The PID namespace of process ``pid`` (e.g. ``'pid:[4026532]'``), or None if it is gone."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def members(namespace: str) -> dict[int, str]:
+    """The processes in PID namespace ``namespace``, with their command lines."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and pid_namespace(int(entry.name)) == namespace:
+            try:
+                cmd = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                cmd = "?"
+            found[int(entry.name)] = cmd[:120]
+    return found
+
+
+def kill_namespace(namespace: str, timeout: float = 10) -> bool:
+    """SIGKILL every process left in ``namespace``; True once none is left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = members(namespace)
+        if not left:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.05)

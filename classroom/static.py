@@ -1,0 +1,97 @@
+"""What a submission's source says about itself: advisory notes for the teacher, never a verdict.
+
+The grader reads every code cell of a notebook (without running anything) and notes two things:
+uses of camlib's own implementation of an exercise's answer, and code that reaches into the
+grading machinery (the checkers' module, frames, tracing, builtins, output streams, IPython
+events). Such code cannot change a verdict, which is computed outside the notebook, but a
+teacher wants to know about it. Static analysis can be dodged (``exec`` of a built string), so
+the notes are for a human to read; the marks never depend on them.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from typing import Iterable
+
+# The camlib callables that *are* the answer to each checker's exercise.
+from camlib.exercises import EXERCISES
+
+# Names whose *use* is worth a look (they read frames, trace, hook events, detach, connect, import by name)...
+USED = {
+    "inspect.stack": "reads the call stack", "inspect.currentframe": "reads the call stack",
+    "sys._getframe": "reads the call stack", "sys.settrace": "installs a trace function",
+    "threading.settrace": "installs a trace function", "sys.setprofile": "installs a profile function",
+    "events.register": "hooks IPython events", "importlib.import_module": "imports modules by name",
+    "__import__": "imports modules by name", "socket.socket": "opens network connections",
+    "socket.create_connection": "opens network connections",
+}
+# ...and names that are worth a look only when the code assigns to them.
+REPLACED = {
+    "torch.allclose": "replaces a torch function", "torch.equal": "replaces a torch function",
+    "numpy.allclose": "replaces a NumPy function", "np.allclose": "replaces a NumPy function",
+    "json.dumps": "replaces json", "sys.stdout": "replaces an output stream", "sys.stderr": "replaces an output stream",
+    "__module__": "rewrites where a function comes from",
+}
+
+
+def code_of(cells: Iterable[str]) -> list[ast.AST]:
+    """The parsed code cells (lines starting with % or ! dropped); cells that do not parse are skipped."""
+    trees = []
+    for source in cells:
+        text = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
+        try:
+            trees.append(ast.parse(text))
+        except SyntaxError:
+            continue
+    return trees
+
+
+def _dotted(node: ast.AST) -> str:
+    try:
+        return ast.unparse(node)
+    except Exception:  # noqa: BLE001 - an exotic node: nothing to report
+        return ""
+
+
+def reference_uses(trees: list[ast.AST], checker: str) -> list[str]:
+    """camlib's answers to ``checker``'s exercise that the code imports or names, in words for a message."""
+    ex = EXERCISES.get(checker)
+    if ex is None:
+        return []
+    short = {r.rsplit(".", 1)[1]: r for r in ex.references}
+    found = []
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("camlib"):
+                found += [f"`{short[a.name]}`" for a in node.names if a.name in short]
+                if node.module == "camlib.exercises" and any(not a.name.startswith("check_") for a in node.names):
+                    found.append("`camlib.exercises` internals")
+            elif isinstance(node, ast.Attribute) and node.attr in short and _dotted(node).startswith("camlib"):
+                found.append(f"`{short[node.attr]}`")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value in short:
+                    found.append(f"`{short[node.value]}` (named in a string)")
+                elif re.match(r"camlib\b", node.value):
+                    found.append(f"camlib imported by a name in a string ({node.value[:40]!r})")
+    return list(dict.fromkeys(found))
+
+
+def tampering(trees: list[ast.AST]) -> list[str]:
+    """What the code does that reaches into the grading machinery, in words (each once, six at most)."""
+    found = []
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Attribute, ast.Name)):
+                name = _dotted(node)
+                for key, what in USED.items():
+                    if name == key or name.endswith("." + key):
+                        found.append(f"{what} (`{name}`)")
+                if isinstance(node.ctx, ast.Store):
+                    for key, what in REPLACED.items():
+                        if name == key or name.endswith("." + key):
+                            found.append(f"{what} (`{name}`)")
+                    if isinstance(node, ast.Attribute) and _dotted(node.value) in ("builtins", "__builtins__"):
+                        found.append(f"changes builtins (`{name}`)")
+            elif isinstance(node, ast.keyword) and node.arg == "start_new_session":
+                found.append("starts a detached process (`start_new_session=`)")
+    return list(dict.fromkeys(found))[:6]
