@@ -36,9 +36,12 @@ $(MATHJAX_JS):
 	cd _build/npm-mj && npm pack --silent $(MATHJAX) > /dev/null && tar xzf *.tgz
 	rm -rf book/_static/mathjax && cp -r _build/npm-mj/package/es5 book/_static/mathjax
 
+# BOOK_CONFIG: `make site` passes a copy of _config.yml that renders the stored outputs
+BOOK_CONFIG ?= _config.yml
+
 book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
 	rm -rf _build/html _build/.doctrees
-	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --builder html
+	$(VENV)/bin/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --nitpick --keep-going --builder html
 
 test: lint unit nbval site
 
@@ -56,9 +59,13 @@ nbval: $(STAMP)
 		-p tests.nbval_tolerance --nbval-cell-timeout 600 -p no:cacheprovider -q $(CHAPTERS)
 
 # The rendered site in headless Chromium (tests/site); needs `apt-get install chromium` (.ci/run does it).
+# In `make test` nbval has just re-executed every chapter and matched the stored outputs, so the
+# site is built from those stored outputs instead of executing every chapter a second time.
 site: $(STAMP)
 	@if command -v chromium >/dev/null 2>&1; then \
-		$(MAKE) book && $(PY) -m pytest tests/site -q -p no:cacheprovider; \
+		mkdir -p _build && sed 's/^\(  execute_notebooks:\) force/\1 "off"/' _config.yml > _build/stored-outputs.yml && \
+		grep -q 'execute_notebooks: "off"' _build/stored-outputs.yml && \
+		$(MAKE) book BOOK_CONFIG=_build/stored-outputs.yml && $(PY) -m pytest tests/site -q -p no:cacheprovider; \
 	else \
 		echo "site: Debian's chromium is not installed; skipping the browser checks (apt-get install chromium)"; \
 	fi

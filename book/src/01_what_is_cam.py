@@ -243,3 +243,21 @@ check_topk(top5)
 #    `photos["chelsea"]`. Where does the evidence for the top class sit?
 # 4. **Think.** The map is 7 x 7 for a 224 x 224 input. What would it be for a
 #    448 x 448 input, and why can this network take that input at all?
+
+# %% [markdown]
+# 5. **Where is the peak?** Write `peak(cam, image_size)` that takes one map `[h, w]` (a
+#    tensor) and the photo's size `(W, H)` in pixels, and returns the pixel `(x, y)` at the
+#    centre of the map's highest cell, as floats. On a tie, the first highest cell in reading
+#    order (row by row) wins. Try it on `cam` and the palace photo: is the peak on the palace?
+
+# %% tags=["solution", "hide-input"]
+def peak(cam, image_size):
+    h, w = cam.shape
+    row, col = divmod(int(cam.flatten().argmax()), w)  # argmax returns the first maximum
+    return ((col + 0.5) * image_size[0] / w, (row + 0.5) * image_size[1] / h)
+
+
+# %%
+from camlib.exercises import check_peak
+
+check_peak(peak)

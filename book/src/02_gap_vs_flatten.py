@@ -423,3 +423,20 @@ with torch.no_grad():
 #    poorer guide to *where the object is* than a CAM? Think of a position where few
 #    training objects happened to lie, and of the templates above. (Optional: compute the
 #    map for a few test images and compare it with the CAM.)
+
+# %% [markdown]
+# 4. **A GMP head.** Global *max* pooling keeps each channel's largest value instead of its
+#    average (the CAM paper compares the two). Write `gmp_head(features, weight, bias)` that
+#    takes feature maps `[B, C, h, w]`, the classifier's weight `[N, C]` and bias `[N]`, and
+#    returns the logits `[B, N]` of a GMP head. When do GAP and GMP give the same logits?
+
+# %% tags=["solution", "hide-input"]
+def gmp_head(features, weight, bias):
+    pooled = features.amax(dim=(2, 3))  # [B, C]: each channel's largest value
+    return pooled @ weight.T + bias
+
+
+# %%
+from camlib.exercises import check_gmp_head
+
+check_gmp_head(gmp_head)

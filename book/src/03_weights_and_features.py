@@ -406,3 +406,20 @@ check_cam(cam_maps)
 # 4. **Another class.** Using `all_maps`, show the raw maps of "palace" and "lakeside" side
 #    by side on one common colour scale (`vmin`, `vmax`), then normalized. What does the
 #    common scale show that the normalized maps hide?
+
+# %% [markdown]
+# 5. **Why this class and not that one?** Write `contrast_map(features, weight, class_a,
+#    class_b)`: `features` `[B, C, h, w]`, `weight` `[N, C]`, `class_a` and `class_b` `[B]`
+#    tensors of classes; return the maps `[B, h, w]` of the CAM of `class_a` minus the CAM of
+#    `class_b` (raw, no ReLU). Where it is positive, the image argues for `class_a` over
+#    `class_b`. What is its mean plus `bias[class_a] - bias[class_b]`?
+
+# %% tags=["solution", "hide-input"]
+def contrast_map(features, weight, class_a, class_b):
+    return torch.einsum("bc,bchw->bhw", weight[class_a] - weight[class_b], features)
+
+
+# %%
+from camlib.exercises import check_contrast_map
+
+check_contrast_map(contrast_map)

@@ -420,3 +420,21 @@ check_normalize(normalize)
 #    whose map looks at the water rather than the tower.
 # 4. **Your photo.** In Colab, upload a photo of your own in the kernel-backed explorer.
 #    Find a photo where the top two classes look at different objects.
+
+# %% [markdown]
+# 5. **Top-k maps by hand.** `camlib.CAM` did this for us. Write `topk_cams(features, weight,
+#    bias, k)` for a GAP network: from feature maps `[B, C, h, w]` and the head's weight
+#    `[N, C]` and bias `[N]`, return the raw maps `[B, k, h, w]` of the k most likely classes
+#    and their indices `[B, k]`, most likely first, with no second pass over the trunk.
+
+# %% tags=["solution", "hide-input"]
+def topk_cams(features, weight, bias, k):
+    logits = features.mean(dim=(2, 3)) @ weight.T + bias  # the GAP head
+    idx = logits.topk(k, dim=1).indices  # [B, k], most likely first
+    return torch.einsum("bkc,bchw->bkhw", weight[idx], features), idx
+
+
+# %%
+from camlib.exercises import check_topk_cams
+
+check_topk_cams(topk_cams)

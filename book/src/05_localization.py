@@ -694,3 +694,28 @@ check_iou(box_iou)
 #    validation split, compare it with the box around *all* pixels above the threshold,
 #    at each threshold. Which is better, and why might the paper have kept only the
 #    largest component?
+
+# %% [markdown]
+# 5. **The paper's top-k localization.** The CAM paper counts an image as localized at top-k
+#    if one of its k most likely classes is the true class *and* that class's box has an IoU
+#    of at least 0.5 with the true box. Write `loc_correct(classes, boxes, labels, truth, k)`:
+#    `classes` `[B, K]` (most likely first, K >= k), `boxes` `[B, K, 4]` (one box per guess),
+#    `labels` `[B]`, `truth` `[B, 4]`; return one bool per image. With `k=1` this is top-1
+#    localization accuracy; `1 - mean` is the paper's localization error.
+
+# %% tags=["solution", "hide-input"]
+def loc_correct(classes, boxes, labels, truth, k):
+    def iou(a, b):
+        iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+        ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
+        return iw * ih / union if union > 0 else 0.0
+
+    return torch.tensor([any(int(classes[i, j]) == int(labels[i]) and iou(boxes[i, j].tolist(), truth[i].tolist()) >= 0.5
+                             for j in range(k)) for i in range(len(labels))])
+
+
+# %%
+from camlib.exercises import check_loc_correct
+
+check_loc_correct(loc_correct)

@@ -550,3 +550,22 @@ print("same as this chapter's list:", torch.equal(misclassified(logits, labels),
 #    object of another test image of a different class (copy the pixels inside its box).
 #    Does the prediction change? Where do the two classes' maps look now? How large must
 #    the pasted object be to win?
+
+# %% [markdown]
+# 4. **Near misses, found.** Write `near_misses(logits, labels, k)`: among the *correctly*
+#    classified images, the indices of the k with the smallest gap between their two largest
+#    softmax probabilities, smallest gap first (fewer if fewer are correct). Exercise 2 draws
+#    their maps.
+
+# %% tags=["solution", "hide-input"]
+def near_misses(logits, labels, k):
+    top2 = logits.softmax(dim=1).topk(2, dim=1).values
+    gap = top2[:, 0] - top2[:, 1]
+    right = (logits.argmax(dim=1) == labels).nonzero().flatten()
+    return right[gap[right].argsort(stable=True)][:k]
+
+
+# %%
+from camlib.exercises import check_near_misses
+
+check_near_misses(near_misses)

@@ -475,8 +475,8 @@ print("Grad-CAM's worst class:", camlib.CLASSES[per_class.argmin()])
 #    $\partial\,\text{logit}_{c} / \partial f$, where $f$ is the output of `layer` during
 #    `model(x)` and `c = class_idx` (an int, the same class for every image). Remove your
 #    hook before returning, and use `torch.autograd.grad` rather than `.backward()`, which
-#    would leave gradients in the parameters' `.grad`. The check uses a GAPNet, so the
-#    answer must be `fc.weight[c] / (H * W)`.
+#    would leave gradients in the parameters' `.grad`. The check uses networks with and
+#    without global average pooling, and inner layers as well as the last one.
 
 # %% tags=["solution", "hide-input"]
 def gradcam_weights(model, layer, x, class_idx):
@@ -506,3 +506,20 @@ check_gradcam_weights(gradcam_weights)
 #    layer. Compute `camlib.gradcam` for "palace" with `target_layer=model.features[11]`
 #    (14 x 14 maps) and with `model.features[5]` (28 x 28), and show them over the photo
 #    next to the 7 x 7 map. What do you gain in resolution, and what do you lose?
+
+# %% [markdown]
+# 4. **The FlattenNet's exact map.** Write `flatten_map(features, weight, class_idx)`:
+#    `features` `[B, C, h, w]` (the trunk's output), `weight` the flatten head's `[N, C*h*w]`,
+#    `class_idx` `[B]`; return each position's exact contribution to the class's logit,
+#    `[B, h, w]`, so that its sum plus the bias is the logit. Use it for exercise 2.
+
+# %% tags=["solution", "hide-input"]
+def flatten_map(features, weight, class_idx):
+    template = weight[class_idx].view(features.shape)  # nn.Flatten's order: [C, h, w]
+    return (template * features).sum(dim=1)
+
+
+# %%
+from camlib.exercises import check_flatten_map
+
+check_flatten_map(flatten_map)
