@@ -356,7 +356,8 @@ def _fixed_box_cases() -> list[tuple[str, np.ndarray, float]]:
     negative = -np.ones((6, 9), np.float32)
     return [("a single rectangle", blob, 0.2), ("a blob touching the right border", border, 0.2),
             ("two blobs, the larger with the lower peak", two, 0.2), ("two blobs of equal size", equal, 0.2),
-            ("a faint pixel below the threshold", weak, 0.2), ("a flat map (all equal)", np.full((5, 7), 0.3, np.float32), 0.2),
+            ("a faint pixel below the threshold", weak, 0.2),
+            ("a flat map (all equal)", np.full((5, 7), 0.3, np.float32), 0.2),
             ("pixels touching only at corners (8-connected)", diagonal, 0.5),
             ("a map with no positive value", negative, 0.2)]
 
@@ -398,8 +399,10 @@ def _box_judge(case: Case, out: Any) -> None:
 
 
 def _iou_cases(rng: np.random.Generator) -> list[Case]:
-    fixed = [((0, 0, 10, 10), (0, 0, 10, 10), "identical boxes"), ((0, 0, 10, 10), (10, 0, 20, 10), "boxes that only touch"),
-             ((0, 0, 10, 10), (5, 5, 15, 15), "a quarter overlap"), ((0, 0, 4, 4), (1, 1, 2, 2), "one box inside the other"),
+    fixed = [((0, 0, 10, 10), (0, 0, 10, 10), "identical boxes"),
+             ((0, 0, 10, 10), (10, 0, 20, 10), "boxes that only touch"),
+             ((0, 0, 10, 10), (5, 5, 15, 15), "a quarter overlap"),
+             ((0, 0, 4, 4), (1, 1, 2, 2), "one box inside the other"),
              ((0, 0, 3, 3), (20, 20, 25, 25), "disjoint boxes")]
     cases = [Case(label, (a, b)) for a, b, label in fixed]
 
@@ -655,7 +658,8 @@ def _loc_cases(rng: np.random.Generator) -> list[Case]:
     truth = torch.tensor([[0, 0, 10, 10], [0, 0, 10, 10]])
     classes = torch.tensor([[2, 1], [1, 2]])
     boxes = torch.tensor([[[0, 0, 10, 5], [0, 0, 10, 10]], [[0, 0, 10, 10], [0, 0, 10, 10]]])
-    cases.append(Case("IoU exactly 0.5 counts; a right box for a wrong class does not", (classes, boxes, labels, truth, 1)))
+    cases.append(Case("IoU exactly 0.5 counts; a right box for a wrong class does not",
+                      (classes, boxes, labels, truth, 1)))
     return cases
 
 
@@ -723,7 +727,8 @@ def _flatten_map_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for b, c, h, w, n in [(2, 4, 4, 4, 3), (1, 6, 2, 5, 5), (3, 3, 3, 3, 3)]:
         idx = torch.from_numpy(rng.integers(0, n, b)).long()
-        cases.append(Case(f"B={b}, C={c}, h={h}, w={w}, N={n}", (_t(rng, b, c, h, w).relu(), _t(rng, n, c * h * w), idx)))
+        cases.append(Case(f"B={b}, C={c}, h={h}, w={w}, N={n}",
+                          (_t(rng, b, c, h, w).relu(), _t(rng, n, c * h * w), idx)))
     return cases
 
 
@@ -738,7 +743,8 @@ def _flatten_map_judge(case: Case, out: Any) -> None:
         raise CheckFailed("the weights are reshaped in the wrong order: nn.Flatten lays out [C, h, w], channel first.")
     if _close(out, ref / (h * w)):
         raise CheckFailed("do not divide by h*w: the flatten head sums over positions, its map sums to the logit.")
-    raise CheckFailed(f"{case.label}: maps differ from sum_k w[c, k, y, x] * f[k, y, x] (weight[c] viewed as [C, h, w]).")
+    raise CheckFailed(f"{case.label}: maps differ from sum_k w[c, k, y, x] * f[k, y, x] "
+                      "(weight[c] viewed as [C, h, w]).")
 
 
 # -- the checkers ----------------------------------------------------------------------------
@@ -779,7 +785,8 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
     Exercise("check_gradcam_weights", "``fn(model, layer, x, class_idx) -> alpha [B, C]``: mean over (h, w) of "
              "d logit / d features, on any network (with or without GAP).", _gradcam_cases, _gradcam_judge,
              _clean_gradients, references=("camlib.gradcam.gradcam",)),
-    Exercise("check_peak", "``fn(cam [h, w], image_size (W, H)) -> (x, y)``: the image pixel at the centre of the map's "
+    Exercise("check_peak", "``fn(cam [h, w], image_size (W, H)) -> (x, y)``: "
+             "the image pixel at the centre of the map's "
              "highest cell (the first one in reading order on a tie).", _peak_cases, _peak_judge),
     Exercise("check_gmp_head", "``fn(features [B, C, h, w], weight [N, C], bias [N]) -> logits [B, N]``: global max "
              "pooling then Linear.", _gmp_head_cases, _gmp_head_judge),
@@ -893,7 +900,8 @@ def reference_calls(fn: Callable, references: Sequence[str]) -> list[str]:
             if id(obj) in targets:
                 found.append(targets[id(obj)])
             elif isinstance(obj, types.ModuleType):
-                found += [targets[id(getattr(obj, a, None))] for a in sorted(used) if id(getattr(obj, a, None)) in targets]
+                found += [targets[id(getattr(obj, a, None))] for a in sorted(used)
+                          if id(getattr(obj, a, None)) in targets]
     short = {r.rsplit(".", 1)[1]: r for r in references}
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))

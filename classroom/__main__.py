@@ -22,7 +22,8 @@ def _default(*parts: str) -> Path:
 
 def answer_key(chapters: Path) -> dict[str, list[edition.Exercise]]:
     """``{chapter stem: [Exercise, ...]}`` for every chapter notebook in ``chapters``."""
-    return {p.stem: edition.find_exercises(nbformat.read(p, as_version=4), p.stem) for p in edition.chapter_paths(chapters)}
+    return {p.stem: edition.find_exercises(nbformat.read(p, as_version=4), p.stem)
+            for p in edition.chapter_paths(chapters)}
 
 
 def _size(text: str) -> int:
@@ -46,9 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--cache", default=None, help="trained-model cache, copied into each sandbox "
                                                   "(default: $CAMLIB_CACHE or ~/.cache/camlib)")
     limits = sandbox.Limits()
-    r.add_argument("--memory", default=f"{limits.memory // 2**30}G", help="address space per notebook (default: %(default)s)")
-    r.add_argument("--cpu", type=int, default=limits.cpu_seconds, help="CPU seconds per notebook (default: %(default)s)")
-    r.add_argument("--processes", type=int, default=limits.processes, help="processes and threads (default: %(default)s)")
+    r.add_argument("--memory", default=f"{limits.memory // 2**30}G",
+                   help="address space per notebook (default: %(default)s)")
+    r.add_argument("--cpu", type=int, default=limits.cpu_seconds,
+                   help="CPU seconds per notebook (default: %(default)s)")
+    r.add_argument("--processes", type=int, default=limits.processes,
+                   help="processes and threads (default: %(default)s)")
     r.add_argument("--file-size", default=f"{limits.file_size // 2**20}M", help="largest file it may write "
                                                                                   "(default: %(default)s)")
     r.add_argument("--unsafe", action="store_true", help="grade WITHOUT a sandbox (only on a machine that holds "
@@ -73,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{args.submissions} does not exist")
         settings = grading.Settings(
             timeout=args.timeout, check_timeout=args.check_timeout, cache=grading.shared_cache(args.cache),
-            unsafe=args.unsafe, limits=sandbox.Limits(_size(args.memory), args.cpu, args.processes, _size(args.file_size)))
+            unsafe=args.unsafe,
+            limits=sandbox.Limits(_size(args.memory), args.cpu, args.processes, _size(args.file_size)))
         key = answer_key(chapters) if chapters.is_dir() else {}
         try:
             grading.grade(args.submissions, args.out, key, settings)

@@ -169,7 +169,8 @@ def run_notebook(nb: Any, root: Path, checks: Sequence[Check], settings: Setting
                 warm = session.run("import numpy, torch, camlib.exercises", WARM_UP_TIMEOUT)
                 if warm.outcome in ("stuck", "died"):
                     responsive = False
-                    run.status, run.detail = warm.outcome, run.detail or "the kernel stopped answering before the checks"
+                    run.status, run.detail = (warm.outcome,
+                                              run.detail or "the kernel stopped answering before the checks")
             for check in checks:
                 key = (check.function, check.checker)
                 if not responsive:
@@ -190,7 +191,8 @@ def run_notebook(nb: Any, root: Path, checks: Sequence[Check], settings: Setting
             run.status, run.detail = "no-kernel", one_line(f"could not run the notebook: {type(err).__name__}: {err}")
     run.seconds = run.seconds or time.monotonic() - start
     for check in checks:
-        run.verdicts.setdefault((check.function, check.checker), (False, "not graded: " + (run.detail or "no kernel") + "."))
+        run.verdicts.setdefault((check.function, check.checker),
+                                (False, "not graded: " + (run.detail or "no kernel") + "."))
     if run.status == "ok" and errors:
         run.status = "errors"
     if errors:

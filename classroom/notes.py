@@ -77,11 +77,13 @@ NOTES: dict[str, Notes] = {
     "check_topk_cams": Notes(
         20, "compute the logits with the GAP head (mean over positions, then weight and bias), take the k largest "
             "classes, and form each one's weighted sum of the feature maps.",
-        ("the bias left out of the ranking", "maps in the reverse order of idx", "a class's map paired with another index")),
+        ("the bias left out of the ranking", "maps in the reverse order of idx",
+         "a class's map paired with another index")),
     "check_loc_correct": Notes(
         20, "for each image, look at the first k guesses only: the image counts if one of them has the true class "
             "and a box with IoU >= 0.5 with the true box.",
-        ("every guess counted instead of the first k", "a good box for a wrong class counted", "IoU of exactly 0.5 left out")),
+        ("every guess counted instead of the first k", "a good box for a wrong class counted",
+         "IoU of exactly 0.5 left out")),
     "check_near_misses": Notes(
         15, "keep the correctly classified images, compute each one's gap between its two largest softmax "
             "probabilities, and return the k smallest gaps' indices, smallest first.",

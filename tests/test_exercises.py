@@ -134,7 +134,8 @@ CASES = [
     (ex.check_cam, lambda f, w, c: torch.einsum("bc,bchw->bhw", w[c], f).sum(0), ["shape"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).amax((2, 3), keepdim=True).clamp(min=1e-12), []),
     (ex.check_normalize, normalize, ["camlib.localize.normalize"]),
-    (ex.check_normalize, lambda m: (m - m.amin((2, 3), True)) / (m.amax((2, 3), True) - m.amin((2, 3), True)), ["min-max"]),
+    (ex.check_normalize, lambda m: (m - m.amin((2, 3), True)) / (m.amax((2, 3), True) - m.amin((2, 3), True)),
+     ["min-max"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).amax((2, 3), keepdim=True), ["NaN"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).max(), ["maximum of several maps"]),
     (ex.check_box, box_by_hand, []),
@@ -169,7 +170,8 @@ def test_checker(checker, fn, messages, capsys):
 
 def test_cases_are_fresh_each_time_and_reproducible_from_a_seed():
     first, second = ex.cases("check_cam"), ex.cases("check_cam")
-    assert not all(torch.equal(a.args[0], b.args[0]) for a, b in zip(first, second) if a.args[0].shape == b.args[0].shape)
+    assert not all(torch.equal(a.args[0], b.args[0])
+                   for a, b in zip(first, second) if a.args[0].shape == b.args[0].shape)
     again = [c.args[0] for c in ex.cases("check_cam", seed=7)], [c.args[0] for c in ex.cases("check_cam", seed=7)]
     assert all(torch.equal(a, b) for a, b in zip(*again))
 
@@ -225,7 +227,8 @@ def topk_cams(features, weight, bias, k):
 
 
 def loc_correct(classes, boxes, labels, truth, k):
-    return torch.tensor([any(int(classes[i, j]) == int(labels[i]) and iou_by_hand(boxes[i, j].tolist(), truth[i].tolist()) >= 0.5
+    return torch.tensor([any(int(classes[i, j]) == int(labels[i])
+                             and iou_by_hand(boxes[i, j].tolist(), truth[i].tolist()) >= 0.5
                              for j in range(k)) for i in range(len(labels))])
 
 

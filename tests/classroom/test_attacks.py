@@ -29,12 +29,14 @@ CHECKS = [[c.function, c.checker] for exs in KEY.values() for ex in exs for c in
 IMPORTS = "import numpy as np\nimport torch\nfrom scipy import ndimage\nimport camlib"
 STUBS = {f: f"def {f}(*args):\n    raise NotImplementedError('write it')" for f, _ in CHECKS}
 ZEROS = {"box_iou": "def box_iou(a, b):\n    return 0.0",
-         "cam_maps": "def cam_maps(features, weight, class_idx):\n    return torch.zeros(features.shape[0], *features.shape[2:])"}
+         "cam_maps": "def cam_maps(features, weight, class_idx):\n"
+                     "    return torch.zeros(features.shape[0], *features.shape[2:])"}
 ATTACKED = [["box_iou", "check_iou"], ["cam_maps", "check_cam"]]  # what most attack notebooks hand in
 # One planted wrong answer per chapter exercise, and words of the message the grader must return.
 WRONG = {
     "top5": ("def top5(logits):\n    return logits.topk(5, dim=1)", "raw logits"),
-    "head_params": ("def head_params(n_ch, h, w, num_classes):\n    return n_ch * h * w * num_classes, n_ch * num_classes",
+    "head_params": ("def head_params(n_ch, h, w, num_classes):\n"
+                    "    return n_ch * h * w * num_classes, n_ch * num_classes",
                     "count the biases"),
     "gap_head": ("def gap_head(features, weight, bias):\n    return (features.mean((2, 3)) @ weight.T + bias).T",
                  "should have shape"),
@@ -96,7 +98,8 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
     """``{file name: notebook}``: one notebook per attack class, each with wrong or no answers."""
     zeros = "\n\n".join(ZEROS.values())
     return {
-        "a01_allclose.ipynb": notebook(IMPORTS, "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
+        "a01_allclose.ipynb": notebook(IMPORTS, "torch.allclose = lambda *a, **k: True\n"
+                                       "torch.equal = lambda *a, **k: True\n"
                                        "import numpy\nnumpy.allclose = lambda *a, **k: True", zeros),
         "a02_getattr.ipynb": notebook(IMPORTS, "import builtins\n_real = builtins.getattr\n"
                                       "def _fake(obj, name, *default):\n"
@@ -112,7 +115,8 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
             "def cam_maps(features, weight, class_idx):\n    import inspect\n"
             "    for info in inspect.stack():\n"
             "        for value in info.frame.f_locals.values():\n"
-            "            if isinstance(value, torch.Tensor) and value.shape == (features.shape[0], *features.shape[2:]):\n"
+            "            if isinstance(value, torch.Tensor) and "
+            "value.shape == (features.shape[0], *features.shape[2:]):\n"
             "                return value\n"
             "    return torch.zeros(features.shape[0], *features.shape[2:])"),
         "a05_trace_jump.ipynb": notebook(
@@ -238,7 +242,8 @@ def test_patching_the_kernel_cannot_change_a_verdict(graded, file):
 
 
 def test_reaching_into_the_grader_is_noted_for_the_teacher(graded):
-    assert "installs a trace function (`sys.settrace`)" in rows_of(graded, "a05_trace_jump.ipynb")[grading.NOTEBOOK]["message"]
+    assert ("installs a trace function (`sys.settrace`)"
+            in rows_of(graded, "a05_trace_jump.ipynb")[grading.NOTEBOOK]["message"])
     assert "hooks IPython events" in rows_of(graded, "a08_post_run_cell.ipynb")[grading.NOTEBOOK]["message"]
     assert "replaces a torch function" in rows_of(graded, "a01_allclose.ipynb")[grading.NOTEBOOK]["message"]
 

@@ -179,7 +179,8 @@ def test_a_solution_cell_that_is_not_python_is_an_error():
 def test_check_cells_map_solutions_to_checkers():
     nb = notebook([code("def f(a):\n    return a\ndef g(a):\n    return a", ["solution"]),
                    new_markdown_cell("text"),
-                   code("from camlib.exercises import check_iou\nimport camlib\ncheck_iou(f)\ncamlib.exercises.check_box(g)"),
+                   code("from camlib.exercises import check_iou\nimport camlib\n"
+                        "check_iou(f)\ncamlib.exercises.check_box(g)"),
                    code("def h():\n    pass", ["solution"], hint="a hint from the cell")])
     first, second = asg.find_exercises(nb, "99_test")
     assert first.checks == (asg.Check("f", "check_iou"), asg.Check("g", "check_box"))
@@ -189,7 +190,8 @@ def test_check_cells_map_solutions_to_checkers():
 
 def test_a_submission_is_matched_to_its_chapter():
     key = {"05_localization": KEY["05_localization"], "06_errors": KEY["06_errors"]}
-    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "05_localization.ipynb", as_version=4), "05_localization")
+    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "05_localization.ipynb", as_version=4),
+                                      "05_localization")
     checks = [c for ex in KEY["05_localization"] for c in ex.checks]
     # by the student edition's metadata, whatever the file is called
     assert grading.match_chapter(Path("x.ipynb"), Path("alice/hw.ipynb"), student, key) == ("05_localization", checks)
@@ -232,7 +234,8 @@ def test_guide_covers_every_chapter_and_links_only_existing_pages():
     text = GUIDE.read_text(encoding="utf-8")
     for target in re.findall(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", text):
         page = (GUIDE.parent / target)
-        assert page.with_suffix(".ipynb").exists() or page.with_suffix(".md").exists(), f"{{doc}} to a missing page: {target}"
+        assert page.with_suffix(".ipynb").exists() or page.with_suffix(".md").exists(), \
+            f"{{doc}} to a missing page: {target}"
     goals = text.split("## Learning goals", 1)[1].split("\n## ", 1)[0]
     for chapter in sorted(p.stem for p in CHAPTERS.glob("*.ipynb")):
         assert f"chapters/{chapter}" in goals, f"the guide's learning goals miss {chapter}"

@@ -39,7 +39,8 @@ def test_time_limits(tmp_path, monkeypatch):
     stuck = {r["exercise"]: r for r in rows if r["file"] == "a_ignores_interrupts.ipynb"}
     assert "time limit of 5 s" in stuck[grading.NOTEBOOK]["message"]
     assert "did not answer an interrupt" in stuck[grading.NOTEBOOK]["message"]
-    assert all(r["result"] == "fail" and "not graded" in r["message"] for k, r in stuck.items() if k != grading.NOTEBOOK)
+    assert all(r["result"] == "fail" and "not graded" in r["message"]
+               for k, r in stuck.items() if k != grading.NOTEBOOK)
     loops = {r["exercise"]: r for r in rows if r["file"] == "b_loops.ipynb"}
     assert loops[grading.NOTEBOOK]["result"] == "fail" and "time limit of 5 s" in loops[grading.NOTEBOOK]["message"]
     assert "code cell 3" in loops[grading.NOTEBOOK]["message"] and "interrupted" in loops[grading.NOTEBOOK]["message"]

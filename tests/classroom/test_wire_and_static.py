@@ -51,8 +51,10 @@ def tensor(dtype="float32", shape=(2,), data=b"\0" * 8) -> dict:
 
 @pytest.mark.parametrize("bad, words", [
     (tensor(dtype="object"), "dtype"), (tensor(shape=(3,)), "bytes"), (tensor(shape=(-1,)), "shape"),
-    (tensor(shape=(2**20, 2**20)), "larger than"), ({"t": "tensor", "dtype": "float32", "shape": [1], "b64": "%%%"}, "base64"),
-    ({"t": "pickle", "v": "gASV"}, "unknown value type"), ({"t": "int", "v": "1e9"}, "digits"), ([1, 2], "not an encoded"),
+    (tensor(shape=(2**20, 2**20)), "larger than"),
+    ({"t": "tensor", "dtype": "float32", "shape": [1], "b64": "%%%"}, "base64"),
+    ({"t": "pickle", "v": "gASV"}, "unknown value type"), ({"t": "int", "v": "1e9"}, "digits"),
+    ([1, 2], "not an encoded"),
     ({"t": "list", "items": [{"t": "const", "v": 3}]}, "null, true"),
 ])
 def test_decode_rejects_what_is_not_plain_data(bad, words):
@@ -71,11 +73,13 @@ def test_nesting_and_size_are_bounded():
 
 
 def test_reference_uses_are_named():
-    trees = static.code_of(["from camlib import iou as box_iou", "import camlib\nx = camlib.localize.cam_to_box(m, 0.2)",
+    trees = static.code_of(["from camlib import iou as box_iou",
+                            "import camlib\nx = camlib.localize.cam_to_box(m, 0.2)",
                             "%timeit f()\nimport importlib\nm = importlib.import_module('camlib.localize')",
                             "from camlib.exercises import _cam_reference, check_cam"])
     assert static.reference_uses(trees, "check_iou") == [
-        "`camlib.localize.iou`", "camlib imported by a name in a string ('camlib.localize')", "`camlib.exercises` internals"]
+        "`camlib.localize.iou`", "camlib imported by a name in a string ('camlib.localize')",
+        "`camlib.exercises` internals"]
     assert "`camlib.localize.cam_to_box`" in static.reference_uses(trees, "check_box")
     assert static.reference_uses(static.code_of(["def box_iou(a, b):\n    return 0.0"]), "check_iou") == []
 
@@ -84,6 +88,7 @@ def test_tampering_is_noted_and_honest_code_is_not():
     trees = static.code_of(["import sys\nsys.settrace(f)", "torch.allclose = lambda *a, **k: True",
                             "import builtins\nbuiltins.getattr = g", "fn.__module__ = '__main__'"])
     assert static.tampering(trees) == ["installs a trace function (`sys.settrace`)",
-                                       "replaces a torch function (`torch.allclose`)", "changes builtins (`builtins.getattr`)",
+                                       "replaces a torch function (`torch.allclose`)",
+                                       "changes builtins (`builtins.getattr`)",
                                        "rewrites where a function comes from (`fn.__module__`)"]
     assert static.tampering(static.code_of(["ok = torch.allclose(a, b)\nprint(ok, file=sys.stdout)"])) == []
