@@ -36,7 +36,8 @@ $(MATHJAX_JS):
 	cd _build/npm-mj && npm pack --silent $(MATHJAX) > /dev/null && tar xzf *.tgz
 	rm -rf book/_static/mathjax && cp -r _build/npm-mj/package/es5 book/_static/mathjax
 
-# BOOK_CONFIG: `make site` passes a copy of _config.yml that renders the stored outputs
+# BOOK_CONFIG: `make site` passes a copy of _config.yml (beside it: its paths are relative to
+# it) that renders the stored outputs
 BOOK_CONFIG ?= _config.yml
 
 book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
@@ -63,9 +64,9 @@ nbval: $(STAMP)
 # site is built from those stored outputs instead of executing every chapter a second time.
 site: $(STAMP)
 	@if command -v chromium >/dev/null 2>&1; then \
-		mkdir -p _build && sed 's/^\(  execute_notebooks:\) force/\1 "off"/' _config.yml > _build/stored-outputs.yml && \
-		grep -q 'execute_notebooks: "off"' _build/stored-outputs.yml && \
-		$(MAKE) book BOOK_CONFIG=_build/stored-outputs.yml && $(PY) -m pytest tests/site -q -p no:cacheprovider; \
+		sed 's/^\(  execute_notebooks:\) force/\1 "off"/' _config.yml > .site-config.yml && \
+		grep -q 'execute_notebooks: "off"' .site-config.yml && \
+		$(MAKE) book BOOK_CONFIG=.site-config.yml && $(PY) -m pytest tests/site -q -p no:cacheprovider; \
 	else \
 		echo "site: Debian's chromium is not installed; skipping the browser checks (apt-get install chromium)"; \
 	fi
