@@ -67,6 +67,23 @@ def find_fc(model: nn.Module) -> nn.Linear:
     return linears[0][1]
 
 
+def _layer(model: nn.Module, layer: nn.Module | str | None) -> nn.Module | None:
+    """``layer`` itself, or the module of ``model`` named ``layer``; the error suggests close names."""
+    if not isinstance(layer, str):
+        return layer
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        close = [n for n in modules if layer.split(".")[-1] in n][:5]
+        raise ValueError(f"no layer named {layer!r} in {type(model).__name__}"
+                         + (f"; did you mean one of {close}?" if close else "; see model.named_modules()"))
+    return modules[layer]
+
+
+def _check_topk(topk: int, num_classes: int) -> None:
+    if not 1 <= topk <= num_classes:
+        raise ValueError(f"topk must be between 1 and the number of classes ({num_classes}), got {topk}")
+
+
 def _class_index(class_idx: ClassIndex, batch: int, num_classes: int, device: torch.device | None = None
                  ) -> Tensor | None:
     """The classes to map, [B, K], from ``class_idx`` as every camlib function reads it; None when
@@ -113,8 +130,7 @@ def _class_index(class_idx: ClassIndex, batch: int, num_classes: int, device: to
 
 def _top_classes(logits: Tensor, topk: int) -> Tensor:
     """The indices [B, topk] of the ``topk`` largest logits of each image, most likely first."""
-    if not 1 <= topk <= logits.shape[1]:
-        raise ValueError(f"topk must be between 1 and the number of classes ({logits.shape[1]}), got {topk}")
+    _check_topk(topk, logits.shape[1])
     return logits.detach().topk(topk, dim=1).indices
 
 
@@ -158,14 +174,7 @@ class CAM:
         self.fc = fc if fc is not None else find_fc(model)
         if not isinstance(self.fc, nn.Linear):
             raise TypeError(f"fc must be an nn.Linear, got {type(self.fc).__name__}")
-        if isinstance(target_layer, str):
-            modules = dict(model.named_modules())
-            if target_layer not in modules:
-                close = [n for n in modules if target_layer.split(".")[-1] in n][:5]
-                raise ValueError(f"no layer named {target_layer!r} in {type(model).__name__}"
-                                 + (f"; did you mean one of {close}?" if close else "; see model.named_modules()"))
-            target_layer = modules[target_layer]
-        self.target_layer: nn.Module | None = target_layer
+        self.target_layer: nn.Module | None = _layer(model, target_layer)
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._features: Tensor | None = None
         self._fc_input: Tensor | None = None
@@ -253,8 +262,8 @@ class CAM:
             raise RuntimeError("use CAM inside a with-block: `with CAM(model) as cam: result = cam(x)`")
         self._check_input(x)
         idx = _class_index(class_idx, len(x), self.fc.out_features)
-        if idx is None and not 1 <= topk <= self.fc.out_features:
-            raise ValueError(f"topk must be between 1 and the number of classes ({self.fc.out_features}), got {topk}")
+        if idx is None:  # checked before the forward pass, not after it
+            _check_topk(topk, self.fc.out_features)
         was_training = self.model.training
         if was_training:  # (each switch walks every module)
             self.model.eval()

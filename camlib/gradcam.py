@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .cam import CAMResult, ClassIndex, _class_index, _last_feature_maps, _top_classes
+from .cam import CAMResult, ClassIndex, _class_index, _last_feature_maps, _layer, _top_classes
 
 
 def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int = 1,
@@ -30,11 +30,7 @@ def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int
     target layer's output. One forward pass, one backward pass per class; the model runs in
     eval mode, its training flag is restored and its parameters' ``.grad`` left untouched.
     """
-    if isinstance(target_layer, str):
-        modules = dict(model.named_modules())
-        if target_layer not in modules:
-            raise ValueError(f"no layer named {target_layer!r} in {type(model).__name__}; see model.named_modules()")
-        target_layer = modules[target_layer]
+    target_layer = _layer(model, target_layer)
     was_training = model.training
     model.eval()
     kept: list[Tensor] = []
