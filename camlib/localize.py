@@ -14,11 +14,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
-from torch import Tensor
+from torch import Tensor, nn
 
 from ._fast import EIGHT_NEIGHBOURS, MATMUL_MAX_SIDE, boxes_cpu, boxes_torch, resize_matrix
-from .cam import all_finite
+from .cam import CAM, ClassIndex, _class_index, all_finite
 from .data import ImageLike, load_image
+from .pretrained import Pretrained
 
 Box = tuple[int, int, int, int]
 
@@ -139,8 +140,8 @@ class Localization:
     cam: Tensor  # [H, W] normalised to [0, 1], the size of the original photo
 
 
-def localize(pretrained, image: ImageLike, class_idx=None, topk: int = 1, size: int = 224,
-             threshold: float = 0.2) -> list[Localization]:
+def localize(pretrained: Pretrained, image: ImageLike, class_idx: ClassIndex = None, topk: int = 1,
+             size: int = 224, threshold: float = 0.2) -> list[Localization]:
     """Boxes and maps for the top-``topk`` (or the given) classes of one photo.
 
     ``pretrained`` is what :func:`camlib.load_pretrained` returns; ``image`` a file path, a
@@ -148,8 +149,6 @@ def localize(pretrained, image: ImageLike, class_idx=None, topk: int = 1, size: 
     one image: an int, or ``[[c1, c2, ...]]`` for several classes. The map is computed at ``size`` x ``size``,
     upsampled to the photo's H x W, normalised, and boxed with the paper's rule.
     """
-    from .cam import CAM
-
     photo = load_image(image)
     h, w = photo.shape[:2]
     device = next(pretrained.model.parameters()).device
@@ -197,8 +196,8 @@ def localization_accuracy(classes: Tensor, boxes: Sequence[Sequence[Sequence[int
     return hits / len(classes)
 
 
-def cam_maps(model, images: Tensor, class_idx=None, topk: int = 1, batch_size: int = 256,
-             target_layer=None) -> tuple[Tensor, Tensor]:
+def cam_maps(model: nn.Module, images: Tensor, class_idx: ClassIndex = None, topk: int = 1, batch_size: int = 256,
+             target_layer: nn.Module | str | None = None) -> tuple[Tensor, Tensor]:
     """Logits [N, num_classes] and raw maps [N, K, h, w] of a whole set of images [N, C, H, W], batch by batch.
 
     ``class_idx`` and ``topk`` as for :class:`camlib.CAM`, with N images: None for the
@@ -207,8 +206,6 @@ def cam_maps(model, images: Tensor, class_idx=None, topk: int = 1, batch_size: i
     name it to read the maps of a network that is not GAP -> Linear (the paper's GMP
     networks, say). One forward pass per batch; results on the CPU.
     """
-    from .cam import CAM, _class_index
-
     device = next(model.parameters()).device
     logits, maps = [], []
     with CAM(model, target_layer=target_layer) as cam:
