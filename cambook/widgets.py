@@ -16,9 +16,9 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image
 
-from .data import load_image
-from .localize import localize
-from .viz import overlay
+from camlib.data import load_image
+from camlib.localize import cam_to_box, localize
+from camlib.viz import overlay
 
 COLOUR_MAPS = ("jet", "inferno", "viridis", "magma", "gray")
 
@@ -81,8 +81,6 @@ def static_explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5,
 
 def explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> widgets.HBox:
     """A kernel-backed explorer: photo (or upload), class, opacity, colour map, box threshold."""
-    from .localize import cam_to_box
-
     photos = dict(photos)
     photo_dd = widgets.Dropdown(options=list(photos), description="photo")
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="upload a photo")

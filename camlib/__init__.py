@@ -11,7 +11,9 @@ One module per idea:
 * :mod:`camlib.viz`        overlay and plotting helpers
 * :mod:`camlib.train`      a plain seeded training loop, evaluate
 * :mod:`camlib.gradcam`    Grad-CAM, for comparison and for networks without GAP
-* :mod:`camlib.exercises`  checkers for the book's exercises
+
+What only the book needs, its exercises' checkers and its interactive explorers, is in a
+package of its own in the same distribution, :mod:`cambook`.
 """
 from . import data
 from .book_models import book_model

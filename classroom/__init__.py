@@ -9,6 +9,6 @@
 * :mod:`classroom.static`   advisory notes from reading a submission's source
 * :mod:`classroom.notes`    hints, times and mistakes per checker; :mod:`classroom.guide` the guide's table
 
-The checkers themselves live in :mod:`camlib.exercises`, which the chapters import; the grader
+The checkers themselves live in :mod:`cambook.exercises`, which the chapters import; the grader
 uses the same checkers, in its own process. Run ``python -m classroom --help``.
 """

@@ -2,13 +2,13 @@
 
 The chapters are the single source. A code exercise is a code cell tagged ``solution``
 (the book folds it away with ``hide-input``), followed by a check cell that calls a
-:mod:`camlib.exercises` checker on the function the solution defines::
+:mod:`cambook.exercises` checker on the function the solution defines::
 
     # %% tags=["solution", "hide-input"]          <- the reference solution
     def cam_box(cam, threshold): ...
 
     # %%
-    from camlib.exercises import check_box        <- the check cell
+    from cambook.exercises import check_box        <- the check cell
     check_box(cam_box)
 
 :func:`generate` writes one student notebook per chapter: every solution cell becomes a stub
@@ -29,7 +29,7 @@ from typing import Sequence
 
 import nbformat
 
-from camlib import exercises as checkers
+from cambook import exercises as checkers
 
 from .notes import notes_for
 
@@ -47,7 +47,7 @@ class AssignmentError(ValueError):
 @dataclass(frozen=True)
 class Check:
     function: str  # the name the check cell passes to its checker
-    checker: str  # a camlib.exercises function, e.g. "check_box"
+    checker: str  # a cambook.exercises function, e.g. "check_box"
 
 
 @dataclass(frozen=True)

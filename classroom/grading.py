@@ -8,7 +8,7 @@ For each notebook, :func:`grade_notebook`
    grading run, sends them into the kernel as plain data (:mod:`classroom.wire`), has the
    student's function called on them there (:mod:`classroom.harness`), and reads back what it
    returned, as data;
-3. judges those values here, in the grader's process, with :func:`camlib.exercises.judge`:
+3. judges those values here, in the grader's process, with :func:`cambook.exercises.judge`:
    no verdict is ever computed, printed or stored in the student's kernel, so nothing the
    notebook patches there (torch, builtins, stdout, json, IPython's events, frames, files) can
    change it;
@@ -34,11 +34,11 @@ from typing import Any, Iterable, Sequence
 import nbformat
 import numpy as np
 
-from camlib import exercises as checkers
+from cambook import exercises as checkers
 
 from . import harness, sandbox, static, wire
 from .edition import Check, Exercise, checks_in
-from .kernel import Cell, Session, camlib_parent
+from .kernel import Cell, Session, book_packages
 
 NOTEBOOK = "(notebook)"  # the exercise column of the row that reports how the notebook ran
 WARM_UP_TIMEOUT = 120  # seconds to import torch and the checkers in the kernel, before the first check
@@ -157,7 +157,7 @@ class NotebookRun:
 def run_notebook(nb: Any, root: Path, checks: Sequence[Check], settings: Settings, seed: int) -> NotebookRun:
     """Run ``nb`` in a sandbox under ``root``, then grade each check; the kernel is gone on return."""
     run = NotebookRun()
-    box = None if settings.unsafe else sandbox.Sandbox(root, settings.limits, camlib_parent() / "camlib")
+    box = None if settings.unsafe else sandbox.Sandbox(root, settings.limits, book_packages())
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
     start = time.monotonic()
     errors: list[str] = []
@@ -166,7 +166,7 @@ def run_notebook(nb: Any, root: Path, checks: Sequence[Check], settings: Setting
             responsive = _run_cells(session, code, settings.timeout, run, errors)
             run.seconds = time.monotonic() - start
             if responsive and checks:
-                warm = session.run("import numpy, torch, camlib.exercises", WARM_UP_TIMEOUT)
+                warm = session.run("import numpy, torch, cambook.exercises", WARM_UP_TIMEOUT)
                 if warm.outcome in ("stuck", "died"):
                     responsive = False
                     run.status, run.detail = (warm.outcome,

@@ -20,7 +20,7 @@ def answer(user_ns: dict, request_text: str) -> None:
     from IPython.display import publish_display_data
 
     request = json.loads(request_text)
-    exercises = importlib.import_module("camlib.exercises")
+    exercises = importlib.import_module("cambook.exercises")
     kinds = {"Net": exercises.Net, "Layer": exercises.Layer}
 
     def make_spec(kind, values):

@@ -146,10 +146,11 @@ class Session:
 
     def _unsafe_env(self) -> dict[str, str]:
         home = self._home()
+        paths = [*(str(p.parent) for p in book_packages()), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
         return {"HOME": str(home), "TMPDIR": str(home / ".tmp"), "CAMLIB_CACHE": str(home / ".cache" / "camlib"),
                 "MPLCONFIGDIR": str(home / ".config" / "matplotlib"), "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONPATH": os.pathsep.join([str(camlib_parent())] + [p for p in os.environ.get(
-                    "PYTHONPATH", "").split(os.pathsep) if p]), "PYTHONUSERBASE": site.getuserbase()}
+                "PYTHONPATH": os.pathsep.join(p for p in dict.fromkeys(paths) if p),
+                "PYTHONUSERBASE": site.getuserbase()}
 
     def __enter__(self) -> "Session":
         self._fill_home()
@@ -215,11 +216,17 @@ class Session:
             return Cell("stuck", cell.outputs)
 
 
-def camlib_parent() -> Path:
-    """The folder that holds the camlib package the grader itself imports."""
+BOOK_PACKAGES = ("camlib", "cambook")  # what a notebook imports from the project
+
+
+def book_packages() -> tuple[Path, ...]:
+    """The folders of the packages in :data:`BOOK_PACKAGES`, as the grader itself imports them."""
     import importlib.util
 
-    spec = importlib.util.find_spec("camlib")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("camlib is not importable by the grader: install it (pip install -e .)")
-    return Path(spec.origin).resolve().parent.parent
+    folders = []
+    for name in BOOK_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name} is not importable by the grader: install the project (pip install -e .)")
+        folders.append(Path(spec.origin).resolve().parent)
+    return tuple(folders)

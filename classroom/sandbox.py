@@ -9,9 +9,9 @@ The kernel that runs a submission is started by the command :meth:`Sandbox.wrap`
   namespace with it. (With ``--as-pid-1`` the kernel would be PID 1 itself, and a PID 1 does
   not receive the SIGINT that interrupts a cell past its time limit.)
 * a read-only view of what Python needs (``/usr``, ``/etc``, the interpreter, the virtualenv)
-  and of camlib's package alone; the only writable folder is the notebook's own home, a fresh
-  temporary directory; the submissions, the grades, the grader's code, the shared model cache
-  and the teacher's home are simply not there;
+  and of the book's packages alone (camlib, cambook); the only writable folder is the
+  notebook's own home, a fresh temporary directory; the submissions, the grades, the grader's
+  code, the shared model cache and the teacher's home are simply not there;
 * as root, ``setpriv`` to the unprivileged user ``nobody`` with every capability dropped, then
   ``prlimit``: address space, CPU seconds, processes (and threads) and file size.
 
@@ -32,7 +32,7 @@ from typing import Sequence
 
 SANDBOX_UID = 65534  # nobody
 HOME = "/home/student"  # the notebook's home inside the sandbox
-LIBRARY = "/opt/classroom"  # camlib's package is bound at LIBRARY/camlib
+LIBRARY = "/opt/classroom"  # each of the book's packages is bound at LIBRARY/<its name>
 
 
 class SandboxUnavailable(RuntimeError):
@@ -90,7 +90,7 @@ class Sandbox:
     (``root/ipc``, bound at the same path)."""
     root: Path
     limits: Limits
-    camlib_dir: Path
+    packages: tuple[Path, ...]  # package folders, each bound read-only at LIBRARY/<folder name>
 
     @property
     def home(self) -> Path:
@@ -135,7 +135,8 @@ class Sandbox:
             args[1:1] = ["--unshare-user"]
         for tree in python_trees():
             args += [*_dirs(str(tree) + "/x"), "--ro-bind", str(tree), str(tree)]
-        args += [*_dirs(f"{LIBRARY}/camlib"), "--ro-bind", str(self.camlib_dir), f"{LIBRARY}/camlib"]
+        for package in self.packages:
+            args += [*_dirs(f"{LIBRARY}/{package.name}"), "--ro-bind", str(package), f"{LIBRARY}/{package.name}"]
         args += [*_dirs(HOME), "--bind", str(self.home), HOME]
         args += [*_dirs(str(self.ipc)), "--bind", str(self.ipc), str(self.ipc)]
         args += ["--chdir", cwd, "--clearenv"]
@@ -190,7 +191,7 @@ def check_available() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="classroom-probe-") as tmp:
-        box = Sandbox(Path(tmp), Limits(), Path(__file__).resolve().parent)  # any package folder will do
+        box = Sandbox(Path(tmp), Limits(), (Path(__file__).resolve().parent,))  # any package folder will do
         box.prepare()
         run = subprocess.run(box.wrap([sys.executable, "-c", "import os; print(os.getpid() < 10)"], cwd=HOME),
                              capture_output=True, text=True, timeout=60)

@@ -14,7 +14,9 @@ import re
 from typing import Iterable
 
 # The camlib callables that *are* the answer to each checker's exercise.
-from camlib.exercises import EXERCISES
+from cambook.exercises import EXERCISES
+
+BOOK = ("camlib", "cambook")  # the project's packages, as names start
 
 # Names whose *use* is worth a look (they read frames, trace, hook events, detach, connect, import by name)...
 USED = {
@@ -62,17 +64,18 @@ def reference_uses(trees: list[ast.AST], checker: str) -> list[str]:
     found = []
     for tree in trees:
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("camlib"):
+            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            if module.startswith(BOOK):
                 found += [f"`{short[a.name]}`" for a in node.names if a.name in short]
-                if node.module == "camlib.exercises" and any(not a.name.startswith("check_") for a in node.names):
-                    found.append("`camlib.exercises` internals")
-            elif isinstance(node, ast.Attribute) and node.attr in short and _dotted(node).startswith("camlib"):
+                if module.startswith("cambook.exercises") and any(not a.name.startswith("check_") for a in node.names):
+                    found.append("`cambook.exercises` internals")
+            elif isinstance(node, ast.Attribute) and node.attr in short and _dotted(node).startswith(BOOK):
                 found.append(f"`{short[node.attr]}`")
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if node.value in short:
                     found.append(f"`{short[node.value]}` (named in a string)")
-                elif re.match(r"camlib\b", node.value):
-                    found.append(f"camlib imported by a name in a string ({node.value[:40]!r})")
+                elif re.match(r"(camlib|cambook)\b", node.value):
+                    found.append(f"{node.value.split('.')[0]} imported by a name in a string ({node.value[:40]!r})")
     return list(dict.fromkeys(found))
 
 

@@ -45,7 +45,7 @@ class Opaque:
 
 
 class Spec:
-    """A dataclass instance, by name and fields (camlib.exercises' ``Net`` and ``Layer``): requests only."""
+    """A dataclass instance, by name and fields (cambook.exercises' ``Net`` and ``Layer``): requests only."""
 
     def __init__(self, kind: str, fields: dict):
         self.kind, self.fields = kind, fields

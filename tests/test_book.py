@@ -83,7 +83,7 @@ def test_exercises_with_checked_solutions(chapter):
         assert "hide-input" in cells[i].metadata.get("tags", []), "solutions are folded away in the book"
         check = next(c for c in cells[i + 1:] if c.cell_type == "code")
         call = re.search(r"check_\w+\(", check.source)
-        assert call and "camlib.exercises" in check.source, "a solution is followed by a camlib.exercises check"
+        assert call and "cambook.exercises" in check.source, "a solution is followed by a cambook.exercises check"
         printed = "".join(o.get("text", "") for o in check.outputs)
         assert printed.startswith("✅"), f"the reference solution must pass its check: {printed!r}"
 

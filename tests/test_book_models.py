@@ -126,7 +126,7 @@ def test_retraining_is_one_switch_away_and_says_so(switch, tmp_path, monkeypatch
 
 
 def test_the_wheel_ships_the_weights(tmp_path):
-    """`pip install` of the repository (the Colab set-up cell) brings the weights and the manifest."""
+    """`pip install` of the repository (the Colab set-up cell) brings the weights, the manifest and cambook."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
                     str(tmp_path), str(ROOT)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("camlib-*.whl"))
@@ -134,3 +134,5 @@ def test_the_wheel_ships_the_weights(tmp_path):
     for entry in book_models.manifest().values():
         assert f"camlib/weights/{entry['file']}" in names
     assert "camlib/weights/manifest.json" in names
+    book = {p.relative_to(ROOT).as_posix() for p in (ROOT / "cambook").rglob("*.py")}
+    assert "cambook/exercises/registry.py" in book and book <= names, sorted(book - names)

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import camlib
+from cambook import exercises as ex
 from camlib import cam_to_box, iou, normalize
-from camlib import exercises as ex
 
 
 def run(checker, fn, capsys):

@@ -231,7 +231,7 @@ def top5(logits):
 
 
 # %%
-from camlib.exercises import check_topk
+from cambook.exercises import check_topk
 
 check_topk(top5)
 
@@ -258,6 +258,6 @@ def peak(cam, image_size):
 
 
 # %%
-from camlib.exercises import check_peak
+from cambook.exercises import check_peak
 
 check_peak(peak)

@@ -380,7 +380,7 @@ def head_params(n_ch, h, w, num_classes):
 
 
 # %%
-from camlib.exercises import check_head_params
+from cambook.exercises import check_head_params
 
 check_head_params(head_params)
 
@@ -403,7 +403,7 @@ def gap_head(features, weight, bias):
 
 
 # %%
-from camlib.exercises import check_gap_head
+from cambook.exercises import check_gap_head
 
 check_gap_head(gap_head)
 
@@ -437,6 +437,6 @@ def gmp_head(features, weight, bias):
 
 
 # %%
-from camlib.exercises import check_gmp_head
+from cambook.exercises import check_gmp_head
 
 check_gmp_head(gmp_head)

@@ -378,7 +378,7 @@ def capture(model, layer, x):
 
 
 # %%
-from camlib.exercises import check_hook
+from cambook.exercises import check_hook
 
 check_hook(capture)
 
@@ -394,7 +394,7 @@ def cam_maps(features, weight, class_idx):
 
 
 # %%
-from camlib.exercises import check_cam
+from cambook.exercises import check_cam
 
 check_cam(cam_maps)
 
@@ -420,6 +420,6 @@ def contrast_map(features, weight, class_a, class_b):
 
 
 # %%
-from camlib.exercises import check_contrast_map
+from cambook.exercises import check_contrast_map
 
 check_contrast_map(contrast_map)

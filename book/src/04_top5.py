@@ -42,7 +42,7 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 import camlib
-import camlib.widgets
+import cambook.widgets
 
 set_matplotlib_formats("jpeg")  # photographic figures: JPEG keeps the notebook small
 
@@ -340,7 +340,7 @@ print(f"different objects: correlation {across.min():.2f} to {across.max():.2f},
 # %%
 # NBVAL_IGNORE_OUTPUT
 # a widget's output is its model id, a fresh random UUID on every run (tests/site checks the rendered explorer)
-camlib.widgets.static_explorer(pretrained, photos, topk=5)
+cambook.widgets.static_explorer(pretrained, photos, topk=5)
 
 # %% [markdown]
 # ## Explore with a kernel (Jupyter, Colab)
@@ -354,7 +354,7 @@ camlib.widgets.static_explorer(pretrained, photos, topk=5)
 # %%
 # NBVAL_IGNORE_OUTPUT
 # a widget's output is its model id, a fresh random UUID on every run
-camlib.widgets.explorer(pretrained, photos, topk=5)
+cambook.widgets.explorer(pretrained, photos, topk=5)
 
 # %% [markdown]
 # ## Summary
@@ -406,7 +406,7 @@ def normalize(maps):
 
 
 # %%
-from camlib.exercises import check_normalize
+from cambook.exercises import check_normalize
 
 check_normalize(normalize)
 
@@ -435,6 +435,6 @@ def topk_cams(features, weight, bias, k):
 
 
 # %%
-from camlib.exercises import check_topk_cams
+from cambook.exercises import check_topk_cams
 
 check_topk_cams(topk_cams)

@@ -663,7 +663,7 @@ def cam_box(cam, threshold):
 
 
 # %%
-from camlib.exercises import check_box
+from cambook.exercises import check_box
 
 check_box(cam_box)
 
@@ -681,7 +681,7 @@ def box_iou(a, b):
 
 
 # %%
-from camlib.exercises import check_iou
+from cambook.exercises import check_iou
 
 check_iou(box_iou)
 
@@ -716,6 +716,6 @@ def loc_correct(classes, boxes, labels, truth, k):
 
 
 # %%
-from camlib.exercises import check_loc_correct
+from cambook.exercises import check_loc_correct
 
 check_loc_correct(loc_correct)

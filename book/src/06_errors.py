@@ -531,7 +531,7 @@ def misclassified(logits, labels):
 
 
 # %%
-from camlib.exercises import check_misclassified
+from cambook.exercises import check_misclassified
 
 check_misclassified(misclassified)
 
@@ -566,6 +566,6 @@ def near_misses(logits, labels, k):
 
 
 # %%
-from camlib.exercises import check_near_misses
+from cambook.exercises import check_near_misses
 
 check_near_misses(near_misses)

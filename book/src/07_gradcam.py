@@ -493,7 +493,7 @@ def gradcam_weights(model, layer, x, class_idx):
 
 
 # %%
-from camlib.exercises import check_gradcam_weights
+from cambook.exercises import check_gradcam_weights
 
 check_gradcam_weights(gradcam_weights)
 
@@ -520,6 +520,6 @@ def flatten_map(features, weight, class_idx):
 
 
 # %%
-from camlib.exercises import check_flatten_map
+from cambook.exercises import check_flatten_map
 
 check_flatten_map(flatten_map)

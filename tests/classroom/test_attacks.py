@@ -73,6 +73,11 @@ def digest(folder: Path, pattern: str = "*") -> dict[str, str]:
             for p in sorted(folder.rglob(pattern)) if p.is_file()}
 
 
+def library_digest() -> dict[str, str]:
+    """The hashes of the book's packages' source files (camlib and its checkers)."""
+    return {f"{name}/{k}": v for name in ("camlib", "cambook") for k, v in digest(ROOT / name, "**/*.py").items()}
+
+
 class Listener:
     """A TCP server on the host's loopback that counts the connections it gets."""
 
@@ -109,7 +114,7 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
                                       "builtins.getattr = _fake", zeros),
         "a03_reference_importlib.ipynb": notebook(
             IMPORTS, "import importlib\nbox_iou = importlib.import_module('camlib.localize').iou",
-            "from camlib.exercises import _cam_reference\ncam_maps = _cam_reference"),
+            "from cambook.exercises.chapters import _cam_reference\ncam_maps = _cam_reference"),
         "a04_reference_dunder.ipynb": notebook(
             IMPORTS, "box_iou = getattr(__import__('camlib'), 'iou')\nbox_iou.__module__ = '__main__'",
             "def cam_maps(features, weight, class_idx):\n    import inspect\n"
@@ -177,7 +182,7 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
             "except OSError as err:\n    outcome = type(err).__name__\n"
             "raise RuntimeError(f'loopback: {outcome}')", zeros),
         "a13_edit_checker.ipynb": notebook(
-            IMPORTS, "import camlib.exercises as ex\n"
+            IMPORTS, "from cambook import exercises as ex\n"
             "open(ex.__file__, 'a').write('\\nEXERCISES.clear()\\n')", zeros),
         "a14_memory.ipynb": notebook(
             IMPORTS, "hog = np.ones(16 * 2**30, dtype=np.uint8)", zeros),
@@ -207,7 +212,7 @@ def graded(tmp_path_factory):
                      "a00_honest.ipynb": honest}.items():
         nbformat.write(nb, subs / name)
     (subs / "b5_not_a_notebook.ipynb").write_text("{ this is not a notebook", encoding="utf-8")
-    before, exercises_before = digest(subs), digest(ROOT / "camlib", "*.py")
+    before, exercises_before = digest(subs), library_digest()
     settings = grading.Settings(timeout=60, check_timeout=20, cache=cache, scratch=tmp,
                                 limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300))
     start = time.monotonic()
@@ -257,7 +262,7 @@ def test_forged_answers_are_judged_as_data(graded):
 def test_reaching_the_reference_is_reported(graded):
     rows = rows_of(graded, "a03_reference_importlib.ipynb")
     assert "camlib imported by a name in a string ('camlib.localize')" in rows["box_iou"]["message"]
-    assert "`camlib.exercises` internals" in rows["cam_maps"]["message"]
+    assert "`cambook.exercises` internals" in rows["cam_maps"]["message"]
     dunder = rows_of(graded, "a04_reference_dunder.ipynb")
     assert "`camlib.localize.iou` (named in a string)" in dunder["box_iou"]["message"], dunder["box_iou"]
     assert dunder["cam_maps"]["result"] == "fail", "the harness's frames hold no reference to steal"
@@ -290,7 +295,7 @@ def test_no_network_not_even_loopback(graded):
 def test_the_checker_source_is_read_only(graded):
     head = rows_of(graded, "a13_edit_checker.ipynb")[grading.NOTEBOOK]
     assert head["result"] == "fail" and ("Read-only" in head["message"] or "Permission" in head["message"]), head
-    assert digest(ROOT / "camlib", "*.py") == graded["exercises_before"]
+    assert library_digest() == graded["exercises_before"]
     stub = rows_of(graded, "a16_stub_after_edit.ipynb")
     assert stub["box_iou"]["result"] == "fail" and "not implemented yet" in stub["box_iou"]["message"]
 

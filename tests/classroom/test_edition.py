@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from camlib import exercises
+from cambook import exercises
 from classroom import edition as asg
 from classroom import grading, guide
 from classroom.__main__ import answer_key, main
@@ -55,7 +55,7 @@ def test_every_solution_cell_has_a_known_checker():
             assert ex.checks, f"{chapter}: the solution `{ex.name}` is not followed by a check cell"
             for check in ex.checks:
                 assert check.function in ex.functions, f"{chapter}: {check} checks a function the solution lacks"
-                assert check.checker in exercises.EXERCISES, f"{chapter}: no camlib.exercises.{check.checker}"
+                assert check.checker in exercises.EXERCISES, f"{chapter}: no cambook.exercises.{check.checker}"
                 assert check.checker in NOTES, f"{check.checker}: add its hint and mistakes to classroom.notes.NOTES"
 
 
@@ -179,8 +179,8 @@ def test_a_solution_cell_that_is_not_python_is_an_error():
 def test_check_cells_map_solutions_to_checkers():
     nb = notebook([code("def f(a):\n    return a\ndef g(a):\n    return a", ["solution"]),
                    new_markdown_cell("text"),
-                   code("from camlib.exercises import check_iou\nimport camlib\n"
-                        "check_iou(f)\ncamlib.exercises.check_box(g)"),
+                   code("from cambook.exercises import check_iou\nimport cambook.exercises\n"
+                        "check_iou(f)\ncambook.exercises.check_box(g)"),
                    code("def h():\n    pass", ["solution"], hint="a hint from the cell")])
     first, second = asg.find_exercises(nb, "99_test")
     assert first.checks == (asg.Check("f", "check_iou"), asg.Check("g", "check_box"))
@@ -201,7 +201,8 @@ def test_a_submission_is_matched_to_its_chapter():
     # a chapter the answer key lacks: the exercises the student edition recorded
     assert grading.match_chapter(Path("x.ipynb"), Path("hw.ipynb"), student, {}) == ("05_localization", checks)
     # nothing else: the notebook's own check cells
-    found = notebook([code("def f(a, b):\n    return 0"), code("from camlib.exercises import check_iou\ncheck_iou(f)")])
+    found = notebook([code("def f(a, b):\n    return 0"),
+                      code("from cambook.exercises import check_iou\ncheck_iou(f)")])
     assert grading.match_chapter(Path("hw.ipynb"), Path("hw.ipynb"), found, {}) == ("hw", [asg.Check("f", "check_iou")])
 
 

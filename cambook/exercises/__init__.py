@@ -1,0 +1,58 @@
+"""Checkers for the book's exercises.
+
+Each ``check_*`` function takes the reader's function, calls it on fresh random inputs and
+edge cases, compares what it returns with camlib's reference, and prints either a pass or a
+specific explanation of the first case that fails (never the reference code). If the
+function calls camlib's own implementation of the answer, the message says so.
+
+    >>> from cambook.exercises import check_cam
+    >>> check_cam(my_cam)            # doctest: +SKIP
+    ✅ check_cam: 8 cases passed.
+
+The checkers are written so that judging needs only *data*: a checker draws its cases
+(:func:`cases`), the reader's function is called on them, and :func:`judge` compares the
+returned values with the reference. In the book all three happen here, in the reader's
+kernel. A grader can draw the cases in its own process with a secret seed, have the
+function called somewhere else, and judge the values it gets back with the same messages.
+:func:`verdict` is the programmatic form of a check: it returns a :class:`Verdict` instead
+of printing.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .core import Case, CheckFailed, Layer, Net, Raised, Returned, Verdict, materialize, observe
+from .registry import EXERCISES, Exercise, cases, exercise, judge
+from .running import call, reference_calls, verdict, where_raised
+
+__all__ = ["Case", "CheckFailed", "Layer", "Net", "Raised", "Returned", "Verdict", "materialize", "observe",
+           "EXERCISES", "Exercise", "cases", "exercise", "judge", "call", "reference_calls", "verdict",
+           "where_raised"]
+
+
+def _checker(name: str) -> Callable[[Callable], None]:
+    def check(fn: Callable) -> None:
+        print(verdict(name, fn))
+
+    check.__name__ = check.__qualname__ = name
+    check.__doc__ = exercise(name).contract + "\n\nPrints whether ``fn`` passes, or what is wrong; returns None."
+    return check
+
+
+check_topk = _checker("check_topk")
+check_head_params = _checker("check_head_params")
+check_gap_head = _checker("check_gap_head")
+check_hook = _checker("check_hook")
+check_cam = _checker("check_cam")
+check_normalize = _checker("check_normalize")
+check_box = _checker("check_box")
+check_iou = _checker("check_iou")
+check_misclassified = _checker("check_misclassified")
+check_gradcam_weights = _checker("check_gradcam_weights")
+check_peak = _checker("check_peak")
+check_gmp_head = _checker("check_gmp_head")
+check_contrast_map = _checker("check_contrast_map")
+check_topk_cams = _checker("check_topk_cams")
+check_loc_correct = _checker("check_loc_correct")
+check_near_misses = _checker("check_near_misses")
+check_flatten_map = _checker("check_flatten_map")

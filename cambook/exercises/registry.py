@@ -1,0 +1,137 @@
+"""Every exercise by its checker's name: contract, cases, judge; drawing cases and judging outcomes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import beyond, chapters
+from .core import Case, CheckFailed, Raised, Returned, Verdict
+
+
+# -- the checkers ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Exercise:
+    """What a checker knows about one exercise: its contract, its cases, its judge, and which camlib
+    callables *are* its answer (a solution that calls them is named in the message)."""
+    checker: str
+    contract: str
+    cases: Callable[[np.random.Generator], list[Case]]
+    judge: Callable[[Case, Any], None]
+    after: Callable[[Case, dict], None] | None = None  # judges what the call left behind (see observe)
+    references: tuple[str, ...] = ()
+
+
+EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
+    Exercise("check_topk",
+             "``fn(logits [B, N]) -> (probs [B, 5], idx [B, 5])``: softmax probabilities of the five "
+             "most likely classes, most likely first.",
+             chapters.topk_cases, chapters.topk_judge),
+    Exercise("check_head_params",
+             "``fn(n_ch, h, w, num_classes) -> (flatten_params, gap_params)``, weights plus biases.",
+             chapters.head_params_cases, chapters.head_params_judge, references=("camlib.models.count_params",)),
+    Exercise("check_gap_head",
+             "``fn(features [B, C, h, w], weight [N, C], bias [N]) -> logits [B, N]``: GAP then "
+             "Linear.",
+             chapters.gap_head_cases, chapters.gap_head_judge),
+    Exercise("check_hook",
+             "``fn(model, layer, x) -> features``: the output of ``layer`` during ``model(x)``, no "
+             "hook left behind (even if the forward pass raises).",
+             chapters.hook_cases, chapters.hook_judge, chapters.clean_model, references=("camlib.cam.CAM",)),
+    Exercise("check_cam",
+             "``fn(features [B, C, h, w], weight [N, C], class_idx [B]) -> maps [B, h, w]``: sum_k "
+             "w^c_k f_k.",
+             chapters.cam_cases, chapters.cam_judge, references=("camlib.cam.CAM", "camlib.localize.cam_maps")),
+    Exercise("check_normalize",
+             "``fn(maps [B, K, h, w]) -> [B, K, h, w]``: ReLU, then divide each map by its max (zero "
+             "maps stay zero).",
+             chapters.normalize_cases, chapters.normalize_judge, references=("camlib.localize.normalize",)),
+    Exercise("check_box",
+             "``fn(cam [H, W] array, threshold) -> (x0, y0, x1, y1)``, exclusive ends: the paper's "
+             "box rule.",
+             chapters.box_cases, chapters.box_judge,
+             references=("camlib.localize.cam_to_box", "camlib.localize.cam_to_boxes", "camlib.localize.localize")),
+    Exercise("check_iou",
+             "``fn(a, b) -> float``: intersection over union of two (x0, y0, x1, y1) boxes, exclusive"
+             " ends.",
+             chapters.iou_cases, chapters.iou_judge,
+             references=("camlib.localize.iou", "camlib.localize.box_accuracy")),
+    Exercise("check_misclassified",
+             "``fn(logits [N, C], labels [N]) -> idx [M]``: indices of the wrongly classified images,"
+             " ascending.",
+             chapters.misclassified_cases, chapters.misclassified_judge),
+    Exercise("check_gradcam_weights",
+             "``fn(model, layer, x, class_idx) -> alpha [B, C]``: mean over (h, w) of d logit / d "
+             "features, on any network (with or without GAP).",
+             chapters.gradcam_cases, chapters.gradcam_judge, chapters.clean_gradients,
+             references=("camlib.gradcam.gradcam",)),
+    Exercise("check_peak",
+             "``fn(cam [h, w], image_size (W, H)) -> (x, y)``: the image pixel at the centre of the "
+             "map's highest cell (the first one in reading order on a tie).",
+             beyond.peak_cases, beyond.peak_judge),
+    Exercise("check_gmp_head",
+             "``fn(features [B, C, h, w], weight [N, C], bias [N]) -> logits [B, N]``: global max "
+             "pooling then Linear.",
+             beyond.gmp_head_cases, beyond.gmp_head_judge),
+    Exercise("check_contrast_map",
+             "``fn(features [B, C, h, w], weight [N, C], class_a [B], class_b [B]) -> maps [B, h, "
+             "w]``: CAM of class_a minus CAM of class_b.",
+             beyond.contrast_cases, beyond.contrast_judge, references=("camlib.cam.CAM", "camlib.localize.cam_maps")),
+    Exercise("check_topk_cams",
+             "``fn(features [B, C, h, w], weight [N, C], bias [N], k) -> (maps [B, k, h, w], idx [B, "
+             "k])``: the raw CAMs of the k most likely classes, most likely first.",
+             beyond.topk_cams_cases, beyond.topk_cams_judge, references=("camlib.cam.CAM", "camlib.localize.cam_maps")),
+    Exercise("check_loc_correct",
+             "``fn(classes [B, K], boxes [B, K, 4], labels [B], truth [B, 4], k) -> [B] bools``: the "
+             "paper's top-k localization: one of the first k guesses has the true class and IoU >= "
+             "0.5.",
+             beyond.loc_cases, beyond.loc_judge, references=("camlib.localize.box_accuracy",)),
+    Exercise("check_near_misses",
+             "``fn(logits [N, C], labels [N], k) -> idx [<= k]``: the correctly classified images "
+             "with the smallest gap between their two largest probabilities, smallest gap first.",
+             beyond.near_misses_cases, beyond.near_misses_judge),
+    Exercise("check_flatten_map",
+             "``fn(features [B, C, h, w], weight [N, C*h*w], class_idx [B]) -> maps [B, h, w]``: each"
+             " position's exact contribution to a flatten head's logit.",
+             beyond.flatten_map_cases, beyond.flatten_map_judge),
+]}
+
+
+def exercise(checker: str) -> Exercise:
+    """The :class:`Exercise` behind ``checker`` (e.g. ``"check_box"``)."""
+    try:
+        return EXERCISES[checker]
+    except KeyError:
+        raise KeyError(f"no checker named {checker!r}; the checkers are {', '.join(EXERCISES)}") from None
+
+
+def cases(checker: str, seed: int | None = None) -> list[Case]:
+    """The cases of ``checker``, drawn from ``seed`` (fresh randomness from the OS when None)."""
+    return exercise(checker).cases(np.random.default_rng(seed))
+
+
+def judge(checker: str, cases: Sequence[Case], outcomes: Sequence[Any]) -> Verdict:
+    """The verdict on a function from what it did on each case (:class:`Returned` or :class:`Raised`).
+
+    Pure data in, verdict out: it runs the same wherever the function itself was called.
+    """
+    ex = exercise(checker)
+    if len(outcomes) != len(cases):
+        return Verdict(checker, False, f"expected {len(cases)} results, got {len(outcomes)}.")
+    for case, outcome in zip(cases, outcomes):
+        if isinstance(outcome, Raised) and outcome.kind == "NotImplementedError":
+            return Verdict(checker, False, "not implemented yet (replace the `raise NotImplementedError` with "
+                                           "your code).", done=False)
+        try:
+            if isinstance(outcome, Raised) and not case.raises:
+                where = f" (at line {outcome.line})" if outcome.line else ""
+                raise CheckFailed(f"your function raised {outcome.kind}: {outcome.message}{where} on "
+                                  f"{case.label}.")
+            if isinstance(outcome, Returned) and not case.raises:
+                ex.judge(case, outcome.value)
+            if ex.after is not None:
+                ex.after(case, outcome.observed)
+        except CheckFailed as err:
+            return Verdict(checker, False, str(err))
+    return Verdict(checker, True, f"{len(cases)} cases passed.", len(cases))
