@@ -269,3 +269,9 @@ def test_new_checker(checker, fn, messages, capsys):
 def test_every_checker_is_tested_both_ways():
     tested = {c.__name__ for c, _, m in CASES + NEW if not m} & {c.__name__ for c, _, m in CASES + NEW if m}
     assert tested == set(ex.EXERCISES)
+
+
+def test_every_checker_is_exported():
+    for name in ex.EXERCISES:
+        assert callable(getattr(ex, name)) and name in ex.__all__, name
+        assert getattr(ex, name).__doc__.startswith(ex.EXERCISES[name].contract)

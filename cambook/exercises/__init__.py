@@ -27,7 +27,7 @@ from .running import call, reference_calls, verdict, where_raised
 
 __all__ = ["Case", "CheckFailed", "Layer", "Net", "Raised", "Returned", "Verdict", "materialize", "observe",
            "EXERCISES", "Exercise", "cases", "exercise", "judge", "call", "reference_calls", "verdict",
-           "where_raised"]
+           "where_raised", *(name for name in EXERCISES)]  # and a check_* function per exercise, below
 
 
 def _checker(name: str) -> Callable[[Callable], None]:
