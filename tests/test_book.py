@@ -135,3 +135,46 @@ def test_each_chapter_source_is_paired_with_its_notebook():
         expected = [(c.cell_type, c.source, c.metadata.get("tags", []), c.metadata.get("mystnb")) for c in want.cells]
         assert cells == expected, \
             f"{path.name} differs from {src.name}: edit the .py, then run `make sync` and `make notebooks`"
+
+
+# Numbers in the prose that are not the chapter's own outputs, each with where it comes from.
+NOT_FROM_OUTPUTS = {
+    "04_top5": {"50": "the chance level of a two-photo scene: half the evidence, or the peak, in each half"},
+    "05_localization": {"43.0": "the paper's Table 2 (top-5 localization error, validation)",
+                        "37.1": "the paper's Table 3", "34.2": "the paper's Table 3", "46.4": "the paper's Table 3"},
+    "06_errors": {"7.7": "camlib.data: the object's radius, 0.12 * 64 pixels",
+                  "19.2": "camlib.data: the object's radius, 0.30 * 64 pixels",
+                  "2.4": "camlib.data: a clutter line's width, at most twice its 1.2-pixel half-width"},
+}
+CITATION = re.compile(r"(Section|§|arXiv|version|Figure|Table|Eq\.?)\s*$")
+
+
+def prose_numbers(nb) -> set[str]:
+    """Decimals, percentages and image ids (#661) in the chapter's text, section numbers and citations left out."""
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    found = set()
+    for m in re.finditer(r"(?<![\w.#$])(\d+\.\d+)(?!\w|\.\d)|(\d+(?:\.\d+)?) ?%|#(\d+)\b", text):
+        if not CITATION.search(text[max(0, m.start() - 12):m.start()]):
+            found.add(next(g for g in m.groups() if g))
+    return found
+
+
+def output_text(nb) -> str:
+    parts = []
+    for cell in code_cells(nb):
+        for out in cell.outputs:
+            parts.append(out.get("text", ""))
+            parts += [v if isinstance(v, str) else "" for k, v in out.get("data", {}).items()
+                      if k in ("text/plain", "text/markdown", "text/html")]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_numbers_in_the_prose_come_from_the_outputs(path):
+    """Every decimal, percentage and image id the text states is printed by the chapter's own code."""
+    nb = nbformat.read(path, as_version=4)
+    outputs, known, stated = output_text(nb), NOT_FROM_OUTPUTS.get(path.stem, {}), prose_numbers(nb)
+    missing = sorted(n for n in stated - set(known) if not re.search(rf"(?<![\d.]){re.escape(n)}(?!\d)", outputs))
+    assert not missing, (f"{path.name} states {missing} in its text, but no output prints them: print them, "
+                         "or say where they come from in NOT_FROM_OUTPUTS")
+    assert set(known) <= stated, "NOT_FROM_OUTPUTS lists a number the text no longer states"
