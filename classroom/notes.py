@@ -61,7 +61,7 @@ NOTES: dict[str, Notes] = {
         ("gradients summed over positions instead of averaged",
          "hooks left attached, or .backward() filling the parameters' .grad", "on a network without GAP, "
          "fc.weight[c] / (h x w) instead of the gradient")),
-    # Exercises past the chapters (HANDOFF_exercises.md), one per chapter:
+    # Exercises past the chapters (cambook/exercises/beyond.py), one per chapter:
     "check_peak": Notes(
         10, "find the map's highest cell (argmax of the flattened map, then its row and column), and scale the "
             "centre of that cell, (column + 0.5, row + 0.5), by the image's width / w and height / h.",

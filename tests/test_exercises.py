@@ -205,7 +205,7 @@ def test_a_crash_is_reported_not_raised(capsys):
     assert not ok and "your function raised RuntimeError" in out
 
 
-# -- the exercises past the chapters (see HANDOFF_exercises.md): the reference solutions pass --------
+# -- the exercises past the chapters (cambook/exercises/beyond.py): the reference solutions pass -----
 def peak(cam, image_size):
     h, w = cam.shape
     y, x = divmod(int(cam.flatten().argmax()), w)
