@@ -79,6 +79,27 @@ def _layer(model: nn.Module, layer: nn.Module | str | None) -> nn.Module | None:
     return modules[layer]
 
 
+def _input_channels(model: nn.Module) -> int:
+    """The channels the model's first convolution takes, or -1 when it has none."""
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    return conv.in_channels if conv is not None else -1
+
+
+def _check_images(x: Tensor, channels: int) -> None:
+    """``x`` must be a float batch [B, C, H, W] with ``C == channels`` (any C when ``channels`` is -1)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a float tensor [B, C, H, W], got {type(x).__name__}; "
+                        "use the weights' preprocess (or torch.as_tensor) first")
+    if x.ndim != 4:
+        hint = " (for one image use x.unsqueeze(0))" if x.ndim == 3 else ""
+        raise ValueError(f"expected a batch [B, C, H, W], got a tensor of shape {tuple(x.shape)}{hint}")
+    if channels > 0 and x.shape[1] != channels:
+        raise ValueError(f"the model's first convolution takes {channels} channels, got an input with "
+                         f"{x.shape[1]} ([B, C, H, W] = {tuple(x.shape)}); convert the image to RGB")
+    if not x.is_floating_point():
+        raise TypeError(f"expected a float tensor, got {x.dtype}; scale uint8 images to floats first")
+
+
 def _check_topk(topk: int, num_classes: int) -> None:
     if not 1 <= topk <= num_classes:
         raise ValueError(f"topk must be between 1 and the number of classes ({num_classes}), got {topk}")
@@ -228,22 +249,6 @@ class CAM:
                              "feature map. " + GRADCAM_HINT)
 
     # -- the maps ------------------------------------------------------------------------
-    def _check_input(self, x: Tensor) -> None:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"expected a float tensor [B, C, H, W], got {type(x).__name__}; "
-                            "use the weights' preprocess (or torch.as_tensor) first")
-        if x.ndim != 4:
-            hint = " (for one image use x.unsqueeze(0))" if x.ndim == 3 else ""
-            raise ValueError(f"expected a batch [B, C, H, W], got a tensor of shape {tuple(x.shape)}{hint}")
-        if self._in_channels is None:  # looked up once: walking the modules every call costs time on a GPU
-            conv = next((m for m in self.model.modules() if isinstance(m, nn.Conv2d)), None)
-            self._in_channels = conv.in_channels if conv is not None else -1
-        if self._in_channels > 0 and x.shape[1] != self._in_channels:
-            raise ValueError(f"the model's first convolution takes {self._in_channels} channels, got an input with "
-                             f"{x.shape[1]} ([B, C, H, W] = {tuple(x.shape)}); convert the image to RGB")
-        if not x.is_floating_point():
-            raise TypeError(f"expected a float tensor, got {x.dtype}; scale uint8 images to floats first")
-
     @staticmethod
     def _check_finite(x: Tensor) -> None:
         if not all_finite(x):
@@ -260,7 +265,9 @@ class CAM:
         """
         if not self._active:
             raise RuntimeError("use CAM inside a with-block: `with CAM(model) as cam: result = cam(x)`")
-        self._check_input(x)
+        if self._in_channels is None:  # looked up once: walking the modules every call costs time on a GPU
+            self._in_channels = _input_channels(self.model)
+        _check_images(x, self._in_channels)
         idx = _class_index(class_idx, len(x), self.fc.out_features)
         if idx is None:  # checked before the forward pass, not after it
             _check_topk(topk, self.fc.out_features)

@@ -15,7 +15,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .cam import CAMResult, ClassIndex, _class_index, _last_feature_maps, _layer, _top_classes
+from .cam import (
+    CAMResult,
+    ClassIndex,
+    _check_images,
+    _class_index,
+    _input_channels,
+    _last_feature_maps,
+    _layer,
+    _top_classes,
+)
 
 
 def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int = 1,
@@ -30,6 +39,7 @@ def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int
     target layer's output. One forward pass, one backward pass per class; the model runs in
     eval mode, its training flag is restored and its parameters' ``.grad`` left untouched.
     """
+    _check_images(x, _input_channels(model))
     target_layer = _layer(model, target_layer)
     was_training = model.training
     model.eval()
@@ -46,6 +56,9 @@ def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int
                 feats = found[-1][2]
             else:
                 logits = model(x)
+                if not kept:
+                    raise ValueError(f"target_layer {type(target_layer).__name__} did not run in "
+                                     f"{type(model).__name__}'s forward pass; pass one of the layers model(x) uses")
                 feats = kept[-1]
             idx = _class_index(class_idx, len(x), logits.shape[1], device=logits.device)
             idx = _top_classes(logits, topk) if idx is None else idx

@@ -1,5 +1,6 @@
 """CAM: the paper's identity, agreement with Grad-CAM, class selection, errors, hook hygiene."""
 import gc
+import re
 import tracemalloc
 
 import pytest
@@ -256,3 +257,21 @@ def test_bad_inputs_say_what_to_pass(small_gapnet, x, kwargs, error, match):
         with pytest.raises(error, match=match):
             cam(x, **kwargs)
     assert _hook_count(small_gapnet) == 0
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (torch.rand(3, 64, 64), ValueError, "x.unsqueeze(0)"),
+    ((torch.rand(1, 3, 64, 64) * 255).byte(), TypeError, "scale uint8 images to floats"),
+    (torch.rand(1, 1, 64, 64), ValueError, "convert the image to RGB"),
+    ([[0.0]], TypeError, "preprocess"),
+])
+def test_gradcam_checks_its_input_as_cam_does(small_gapnet, bad, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        camlib.gradcam(small_gapnet, bad)
+    with camlib.CAM(small_gapnet) as cam, pytest.raises(error, match=re.escape(words)):
+        cam(bad)
+
+
+def test_gradcam_says_when_its_layer_never_runs(small_gapnet):
+    with pytest.raises(ValueError, match="did not run in GAPNet's forward pass"):
+        camlib.gradcam(small_gapnet, torch.rand(1, 3, 64, 64), target_layer=nn.Conv2d(3, 3, 1))
