@@ -275,3 +275,40 @@ def test_every_checker_is_exported():
     for name in ex.EXERCISES:
         assert callable(getattr(ex, name)) and name in ex.__all__, name
         assert getattr(ex, name).__doc__.startswith(ex.EXERCISES[name].contract)
+
+
+def box_through_camlib(cam, threshold):
+    return cam_to_box(cam[None], threshold)  # camlib raises: the message must name this line
+
+
+def test_a_crash_in_camlib_points_at_the_readers_line(capsys):
+    ok, out = run(ex.check_box, box_through_camlib, capsys)
+    assert not ok and "return cam_to_box(cam[None], threshold)" in out and "raise ValueError" not in out, out
+
+
+def cam_via_the_checkers_internals(f, w, c):
+    from cambook.exercises import chapters
+    return chapters._cam_reference(f, w, c)
+
+
+def loc_via_camlib(classes, boxes, labels, truth, k):
+    return [camlib.localization_accuracy(classes[i:i + 1, :k], [boxes[i][:k]], labels[i:i + 1], [truth[i]]) == 1.0
+            for i in range(len(classes))]
+
+
+@pytest.mark.parametrize("checker, fn, named", [
+    (ex.check_cam, cam_via_the_checkers_internals, "cambook.exercises (the checkers' own package)"),
+    (ex.check_loc_correct, loc_via_camlib, "camlib.localize.localization_accuracy"),
+])
+def test_the_books_own_answer_is_named(checker, fn, named, capsys):
+    ok, out = run(checker, fn, capsys)
+    assert not ok and "cases pass, but your function uses" in out and named in out, out
+
+
+def test_importing_a_check_is_not_using_the_answer():
+    from cambook.exercises import check_iou
+
+    def iou_and_check(a, b):
+        return 0.0 if check_iou is None else 1.0
+
+    assert ex.reference_calls(iou_and_check, ()) == []

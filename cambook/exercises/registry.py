@@ -86,7 +86,8 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
              "``fn(classes [B, K], boxes [B, K, 4], labels [B], truth [B, 4], k) -> [B] bools``: the "
              "paper's top-k localization: one of the first k guesses has the true class and IoU >= "
              "0.5.",
-             beyond.loc_cases, beyond.loc_judge, references=("camlib.localize.box_accuracy",)),
+             beyond.loc_cases, beyond.loc_judge,
+             references=("camlib.localize.box_accuracy", "camlib.localize.localization_accuracy")),
     Exercise("check_near_misses",
              "``fn(logits [N, C], labels [N], k) -> idx [<= k]``: the correctly classified images "
              "with the smallest gap between their two largest probabilities, smallest gap first.",

@@ -12,10 +12,15 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+import camlib
+
 from .core import Case, Raised, Returned, Verdict, materialize, observe
 from .registry import cases, exercise, judge
 
-_LIBRARIES = (Path(torch.__file__).parent, Path(__file__).parent, Path(np.__file__).parent)
+# library code, skipped when pointing at the reader's line: torch, NumPy, camlib and cambook
+_LIBRARIES = (Path(torch.__file__).parent, Path(np.__file__).parent, Path(camlib.__file__).parent,
+              Path(__file__).parents[1])
+OWN = "cambook.exercises"  # the checkers' own package: a solution may import its check_* functions, nothing else
 
 
 def where_raised(err: BaseException) -> str:
@@ -37,20 +42,27 @@ def call(fn: Callable, case: Case) -> Returned | Raised:
 
 
 def reference_calls(fn: Callable, references: Sequence[str]) -> list[str]:
-    """The camlib callables among ``references`` (dotted names) that ``fn`` is, or that its code names.
+    """The camlib callables among ``references`` (dotted names) that ``fn`` is, or that its code names,
+    and any use of the checkers' own package (:data:`OWN`, its modules included) but its ``check_*`` functions.
 
     Looks at the names the function's code uses and what they are bound to, and at its source.
     """
     import importlib
 
     targets = {}
-    for dotted in (*references, "cambook.exercises"):
+    for dotted in references:
         module, _, attr = dotted.rpartition(".")
         try:
-            obj = getattr(importlib.import_module(module), attr) if module else importlib.import_module(dotted)
+            targets[id(getattr(importlib.import_module(module), attr))] = dotted
         except (ImportError, AttributeError):
             continue
-        targets[id(obj)] = dotted
+
+    def own(obj) -> bool:  # the checkers' package, one of its modules, or one of its internals
+        name = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None) or ""
+        short = getattr(obj, "__name__", "")
+        return (name == OWN or name.startswith(OWN + ".")) and not (callable(obj) and short.startswith("check_")
+                                                                    and not isinstance(obj, types.ModuleType))
+
     found = []
     if id(fn) in targets:
         found.append(targets[id(fn)])
@@ -70,6 +82,8 @@ def reference_calls(fn: Callable, references: Sequence[str]) -> list[str]:
             elif isinstance(obj, types.ModuleType):
                 found += [targets[id(getattr(obj, a, None))] for a in sorted(used)
                           if id(getattr(obj, a, None)) in targets]
+            if obj is not None and own(obj):
+                found.append(OWN)
     short = {r.rsplit(".", 1)[1]: r for r in references}
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
@@ -77,11 +91,12 @@ def reference_calls(fn: Callable, references: Sequence[str]) -> list[str]:
         tree = ast.Module(body=[], type_ignores=[])
     for node in ast.walk(tree):
         dotted = ast.unparse(node) if isinstance(node, ast.Attribute) else ""
-        if dotted.startswith("cambook.exercises"):
-            found.append("cambook.exercises")
+        if dotted.startswith(OWN) or (isinstance(node, ast.ImportFrom) and (node.module or "").startswith(OWN)
+                                      and any(not a.name.startswith("check_") for a in node.names)):
+            found.append(OWN)
         elif dotted.startswith("camlib.") and node.attr in short:
             found.append(short[node.attr])
-    found = [f if f != "cambook.exercises" else "cambook.exercises (the checkers' own package)" for f in found]
+    found = [f if f != OWN else f"{OWN} (the checkers' own package)" for f in found]
     return list(dict.fromkeys(found))
 
 
@@ -98,6 +113,6 @@ def verdict(checker: str, fn: Callable, seed: int | None = None) -> Verdict:
     used = reference_calls(fn, ex.references)
     if used and result.passed:
         named = ", ".join(f"`{u}`" for u in used)
-        return Verdict(checker, False, f"{result.cases} cases pass, but your function uses {named}, camlib's own "
+        return Verdict(checker, False, f"{result.cases} cases pass, but your function uses {named}, the book's own "
                                        "answer to this exercise: write it without it.", result.cases)
     return result
