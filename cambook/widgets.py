@@ -18,6 +18,7 @@ from PIL import Image
 
 from camlib.data import load_image
 from camlib.localize import cam_to_box, localize
+from camlib.pretrained import Pretrained
 from camlib.viz import overlay
 
 COLOUR_MAPS = ("jet", "inferno", "viridis", "magma", "gray")
@@ -49,7 +50,7 @@ def _draw_box(arr: np.ndarray, box: tuple[int, int, int, int], width: int = 3) -
     return out
 
 
-def static_explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5, alpha: float = 0.5,
+def static_explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int = 5, alpha: float = 0.5,
                     threshold: float = 0.2) -> widgets.VBox:
     """Photo buttons -> class buttons -> CAM overlay with box, all precomputed and jslinked.
 
@@ -79,7 +80,7 @@ def static_explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5,
     return box
 
 
-def explorer(pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> widgets.HBox:
+def explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> widgets.HBox:
     """A kernel-backed explorer: photo (or upload), class, opacity, colour map, box threshold."""
     photos = dict(photos)
     photo_dd = widgets.Dropdown(options=list(photos), description="photo")

@@ -11,6 +11,7 @@ One module per idea:
 * :mod:`camlib.viz`        overlay and plotting helpers
 * :mod:`camlib.train`      a plain seeded training loop, evaluate
 * :mod:`camlib.gradcam`    Grad-CAM, for comparison and for networks without GAP
+* :mod:`camlib.device`     default_device, and full_precision: float32 convolutions on a GPU
 
 What only the book needs, its exercises' checkers and its interactive explorers, is in a
 package of its own in the same distribution, :mod:`cambook`.

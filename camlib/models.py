@@ -1,6 +1,6 @@
-"""Two small CNNs with the same convolutional trunk and different heads.
+"""Three small CNNs with the same convolutional trunk and different heads.
 
-Both map [B, 3, S, S] images to [B, num_classes] logits. The trunk (``.features``)
+All three map [B, 3, S, S] images to [B, num_classes] logits. The trunk (``.features``)
 turns an image into ``n_ch`` feature maps of size H x W (H = W = S / 4 by default):
 
 * :class:`GAPNet`: global average pooling, then ``fc = nn.Linear(n_ch, num_classes)``.

@@ -1,6 +1,6 @@
 """A plain, seeded training loop and an accuracy metric (nothing hidden).
 
-Adam with a one-cycle learning-rate schedule, cross-entropy loss, mini-batches drawn
+AdamW with a one-cycle learning-rate schedule, cross-entropy loss, mini-batches drawn
 in a seeded random order, and random horizontal/vertical flips as the only
 augmentation (flipping moves the object, so its box stays meaningful). The same seed
 on the same machine gives the same weights.
