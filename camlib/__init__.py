@@ -23,18 +23,18 @@ from .data import CLASSES, book_split, load_image, sample_images, synthetic
 from .device import default_device, full_precision
 from .gradcam import gradcam
 from .localize import (
-                       Localization,
-                       box_accuracy,
-                       cam_maps,
-                       cam_to_box,
-                       cam_to_boxes,
-                       centre_box,
-                       iou,
-                       localization_accuracy,
-                       localize,
-                       normalize,
-                       peak_in_box,
-                       upsample,
+    Localization,
+    box_accuracy,
+    cam_maps,
+    cam_to_box,
+    cam_to_boxes,
+    centre_box,
+    iou,
+    localization_accuracy,
+    localize,
+    normalize,
+    peak_in_box,
+    upsample,
 )
 from .models import FlattenNet, GAPNet, GMPNet, count_params
 from .pretrained import Pretrained, load_pretrained

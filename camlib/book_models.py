@@ -26,8 +26,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .data import CLASSES
+from .data import CLASSES, book_split
+from .device import default_device
 from .models import FlattenNet, GAPNet, GMPNet
+from .train import load_or_train
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
@@ -110,10 +112,6 @@ def book_model(name: str, device: torch.device | str | None = None, retrain: boo
 
     Input [B, 3, S, S] images in [0, 1] (S = 64 for ``"flattennet"``) -> [B, 5] logits.
     """
-    from .data import book_split
-    from .device import default_device
-    from .train import load_or_train
-
     recipe = RECIPES[_check(name)]
     device = torch.device(device) if device is not None else default_device()
     if retrain if retrain is not None else _retrain_requested():
