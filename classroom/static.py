@@ -15,6 +15,7 @@ from typing import Iterable
 
 # The camlib callables that *are* the answer to each checker's exercise.
 from cambook.exercises import EXERCISES
+from cambook.exercises.running import OWN, imports_internals
 
 BOOK = ("camlib", "cambook")  # the project's packages, as names start
 
@@ -64,11 +65,11 @@ def reference_uses(trees: list[ast.AST], checker: str) -> list[str]:
     found = []
     for tree in trees:
         for node in ast.walk(tree):
-            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
             if module.startswith(BOOK):
                 found += [f"`{short[a.name]}`" for a in node.names if a.name in short]
-                if module.startswith("cambook.exercises") and any(not a.name.startswith("check_") for a in node.names):
-                    found.append("`cambook.exercises` internals")
+                if imports_internals(node):
+                    found.append(f"`{OWN}` internals")
             elif isinstance(node, ast.Attribute) and node.attr in short and _dotted(node).startswith(BOOK):
                 found.append(f"`{short[node.attr]}`")
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):

@@ -23,6 +23,12 @@ _LIBRARIES = (Path(torch.__file__).parent, Path(np.__file__).parent, Path(camlib
 OWN = "cambook.exercises"  # the checkers' own package: a solution may import its check_* functions, nothing else
 
 
+def imports_internals(node: ast.AST) -> bool:
+    """Whether ``node`` is ``from cambook.exercises[.module] import ...`` of anything but ``check_*`` functions."""
+    return (isinstance(node, ast.ImportFrom) and (node.module or "").startswith(OWN)
+            and any(not a.name.startswith("check_") for a in node.names))
+
+
 def where_raised(err: BaseException) -> str:
     """``'3: return f @ w'``: the line of the reader's own code (not library code) an error came from."""
     frames = traceback.extract_tb(err.__traceback__)
@@ -91,8 +97,7 @@ def reference_calls(fn: Callable, references: Sequence[str]) -> list[str]:
         tree = ast.Module(body=[], type_ignores=[])
     for node in ast.walk(tree):
         dotted = ast.unparse(node) if isinstance(node, ast.Attribute) else ""
-        if dotted.startswith(OWN) or (isinstance(node, ast.ImportFrom) and (node.module or "").startswith(OWN)
-                                      and any(not a.name.startswith("check_") for a in node.names)):
+        if dotted.startswith(OWN) or imports_internals(node):
             found.append(OWN)
         elif dotted.startswith("camlib.") and node.attr in short:
             found.append(short[node.attr])
