@@ -6,7 +6,7 @@ turns an image into ``n_ch`` feature maps of size H x W (H = W = S / 4 by defaul
 * :class:`GAPNet`: global average pooling, then ``fc = nn.Linear(n_ch, num_classes)``.
   The head has ``n_ch`` weights per class, one per feature map; this is what CAM reads.
 * :class:`GMPNet`: global *max* pooling, then the same ``fc``: the CAM paper's ablation
-  (Section 3.1 of the paper compares GAP with GMP).
+  (the paper compares GoogLeNet-GAP with GoogLeNet-GMP in Section 3.2, as chapter 5 quotes).
 * :class:`FlattenNet`: flatten, then ``fc = nn.Linear(n_ch * H * W, num_classes)``.
   The head has ``n_ch * H * W`` weights per class, and a weight per position, so the
   spatial layout is baked into the classifier and there is no single map to read.
