@@ -92,6 +92,58 @@ NOTES: dict[str, Notes] = {
         20, "view the class's row of the flatten head's weight as [C, h, w] (the order nn.Flatten uses) and sum "
             "weight times features over the channels.",
         ("weights reshaped in the wrong order", "the map divided by h x w")),
+    # Exercises that vary what a chapter shows (cambook/exercises/variations.py):
+    "check_class_rank": Notes(
+        10, "for each image, count the classes whose logit is strictly larger than the given class's logit and "
+            "add one; no softmax is needed, since it keeps the order of the logits.",
+        ("0-based ranks (off by one)", "counting larger-or-equal logits (the class itself or its ties counted "
+         "against it)", "ranking from the least likely class", "NaN from a softmax on large logits",
+         "ranks that are not whole numbers, or the wrong shape")),
+    "check_head_params_hidden": Notes(
+        15, "list the layer sizes of the flatten head, from the flattened features through each hidden width to "
+            "the classes, and add up every Linear layer's weights and biases; the GAP head stays a single Linear "
+            "layer from the channels to the classes.",
+        ("the hidden layers ignored", "biases not counted", "the hidden layers also given to the GAP head",
+         "not a pair of ints, or a function that takes no fifth argument")),
+    "check_masked_gap_head": Notes(
+        20, "sum each channel over the cells where the image's mask is True, divide by that image's number of "
+            "True cells, then apply the linear layer and add the bias.",
+        ("averaging over all positions (the padding counted)",
+         "the masked sum divided by h x w instead of the number of valid cells", "the bias missing",
+         "one count for the whole batch instead of one per image", "logits of the wrong shape")),
+    "check_region_logit": Notes(
+        20, "form each image's class activation map from its class's weight row, add up its values inside the "
+            "mask, and divide by the number of all cells (h x w), so that a region and its complement add up to "
+            "the logit minus the bias.",
+        ("divided by the number of masked cells (the mean over the region) instead of h x w",
+         "NaN for an empty mask", "a ReLU applied to the map", "the weight matrix transposed",
+         "the wrong class row (another class, or the first image's class for every image)")),
+    "check_mass_box": Notes(
+        40, "set negative values to zero, keep the pixels >= threshold x max, label the 8-connected components, "
+            "add up the map's values in each, and return the bounding box of the heaviest one with exclusive "
+            "ends; a map with no positive value gives the whole image.",
+        ("the largest component by area (the paper's rule) instead of by mass", "4-connectivity",
+         "off by one: inclusive x1, y1", "x and y swapped",
+         "a box around every pixel above the threshold")),
+    "check_iou_matrix": Notes(
+        25, "broadcast the boxes of a against those of b to get every pair at once: the overlap's width is the "
+            "smallest right edge minus the largest left edge, clamped at 0 (likewise its height); divide the "
+            "overlap by the union as floats, and give 0 where the union is empty.",
+        ("a +1 in the widths (boxes that only touch overlap)", "no clamping at 0 for disjoint boxes",
+         "the result transposed, [M, N]", "only the pairs a[i], b[i] (the diagonal)",
+         "NaN for empty unions", "integer division")),
+    "check_missed_at_k": Notes(
+        15, "rank each image's true class as in the class-rank exercise (one plus the number of strictly larger "
+            "logits) and return, in ascending order, the indices of the images whose rank is larger than k.",
+        ("the hits returned instead of the misses", "k ignored (always top-1)", "off by one in k",
+         "not in ascending order", "not an integer tensor (a boolean mask, or a float tensor when empty)")),
+    "check_gradcam_maps": Notes(
+        30, "keep the layer's output with a hook (removed afterwards), pick each image's own class logit and sum "
+            "them, take torch.autograd.grad of that sum with respect to the kept output, average the gradient "
+            "over the positions, weight the feature maps with it, sum over the channels and apply a ReLU.",
+        ("the ReLU missing", "gradients summed over positions instead of averaged",
+         "the same class (the first image's) for every image",
+         "hooks left attached, or .backward() filling the parameters' .grad", "maps of the wrong shape")),
 }
 
 

@@ -7,7 +7,7 @@ function calls camlib's own implementation of the answer, the message says so.
 
     >>> from cambook.exercises import check_cam
     >>> check_cam(my_cam)            # doctest: +SKIP
-    ✅ check_cam: 5 cases passed.
+    PASS check_cam: 5 cases passed.
 
 The checkers are written so that judging needs only *data*: a checker draws its cases
 (:func:`cases`), the reader's function is called on them, and :func:`judge` compares the
@@ -56,3 +56,11 @@ check_topk_cams = _checker("check_topk_cams")
 check_loc_correct = _checker("check_loc_correct")
 check_near_misses = _checker("check_near_misses")
 check_flatten_map = _checker("check_flatten_map")
+check_class_rank = _checker("check_class_rank")
+check_head_params_hidden = _checker("check_head_params_hidden")
+check_masked_gap_head = _checker("check_masked_gap_head")
+check_region_logit = _checker("check_region_logit")
+check_mass_box = _checker("check_mass_box")
+check_iou_matrix = _checker("check_iou_matrix")
+check_missed_at_k = _checker("check_missed_at_k")
+check_gradcam_maps = _checker("check_gradcam_maps")

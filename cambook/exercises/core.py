@@ -98,7 +98,11 @@ class Raised:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The result of a check: whether it passed, the message, and how many cases ran."""
+    """The result of a check: whether it passed, the message, and how many cases ran.
+
+    Printed as plain text: ``PASS check_x: 5 cases passed.``, ``FAIL check_x: <what is wrong>``, or
+    ``TODO check_x: not implemented yet ...`` while the function still raises NotImplementedError.
+    """
     checker: str
     passed: bool
     message: str
@@ -106,7 +110,7 @@ class Verdict:
     done: bool = True  # False while the function still raises NotImplementedError
 
     def __str__(self) -> str:
-        mark = "✅" if self.passed else ("⏳" if not self.done else "❌")
+        mark = "PASS" if self.passed else ("TODO" if not self.done else "FAIL")
         return f"{mark} {self.checker}: {self.message}"
 
 

@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import beyond, chapters
+from . import beyond, chapters, variations
 from .core import Case, CheckFailed, Raised, Returned, Verdict
 
 
@@ -96,6 +96,44 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
              "``fn(features [B, C, h, w], weight [N, C*h*w], class_idx [B]) -> maps [B, h, w]``: each"
              " position's exact contribution to a flatten head's logit.",
              beyond.flatten_map_cases, beyond.flatten_map_judge),
+    # Exercises that vary what a chapter shows (cambook/exercises/variations.py):
+    Exercise("check_class_rank",
+             "``fn(logits [B, N], class_idx [B]) -> ranks [B]``: the rank of each image's given class in its "
+             "ranking, 1 for the most likely: 1 + the number of classes with a strictly larger logit.",
+             variations.class_rank_cases, variations.class_rank_judge),
+    Exercise("check_head_params_hidden",
+             "``fn(n_ch, h, w, num_classes, hidden=()) -> (flatten_params, gap_params)``, weights plus "
+             "biases: the flatten head is a chain of Linear layers through each width in ``hidden``, the GAP "
+             "head one Linear(n_ch, num_classes).",
+             variations.head_params_hidden_cases, variations.head_params_hidden_judge,
+             references=("camlib.models.count_params",)),
+    Exercise("check_masked_gap_head",
+             "``fn(features [B, C, h, w], mask [B, h, w] bool, weight [N, C], bias [N]) -> logits [B, N]``: "
+             "average pooling over the cells where mask is True, then Linear.",
+             variations.masked_gap_cases, variations.masked_gap_judge),
+    Exercise("check_region_logit",
+             "``fn(features [B, C, h, w], weight [N, C], class_idx [B], mask [B, h, w] bool) -> parts [B]``: "
+             "the part of each logit (bias excluded) from the masked cells: sum over them of the CAM / (h*w).",
+             variations.region_logit_cases, variations.region_logit_judge,
+             references=("camlib.cam.CAM", "camlib.localize.cam_maps")),
+    Exercise("check_mass_box",
+             "``fn(cam [H, W] array, threshold) -> (x0, y0, x1, y1)``, exclusive ends: the box of the "
+             "8-connected component above threshold * max with the largest sum of map values.",
+             variations.mass_box_cases, variations.mass_box_judge),
+    Exercise("check_iou_matrix",
+             "``fn(a [N, 4], b [M, 4]) -> iou [N, M]``: intersection over union of every box of a with every"
+             " box of b, (x0, y0, x1, y1) with exclusive ends; 0 where the union is empty.",
+             variations.iou_matrix_cases, variations.iou_matrix_judge, references=("camlib.localize.iou",)),
+    Exercise("check_missed_at_k",
+             "``fn(logits [N, C], labels [N], k) -> idx [M]``: indices of the images whose true class is not "
+             "among their k most likely classes, ascending.",
+             variations.missed_at_k_cases, variations.missed_at_k_judge),
+    Exercise("check_gradcam_maps",
+             "``fn(model, layer, x [B, 3, H, W], class_idx [B]) -> maps [B, h, w]``: Grad-CAM with one class "
+             "per image, ReLU(sum_k alpha_k f_k), alpha the spatial mean of d logit / d features; no hook or "
+             ".grad left behind.",
+             variations.gradcam_maps_cases, variations.gradcam_maps_judge, chapters.clean_gradients,
+             references=("camlib.gradcam.gradcam",)),
 ]}
 
 

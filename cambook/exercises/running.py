@@ -31,9 +31,9 @@ def imports_internals(node: ast.AST) -> bool:
 
 def where_raised(err: BaseException) -> str:
     """``'3: return f @ w'``: the line of the reader's own code (not library code) an error came from."""
-    frames = traceback.extract_tb(err.__traceback__)
-    yours = [f for f in frames[1:] if not any(Path(f.filename).is_relative_to(p) for p in _LIBRARIES)]
-    frame = (yours or frames[-1:] or [None])[-1]
+    frames = traceback.extract_tb(err.__traceback__)[1:]  # the first frame is the caller's: the checker's own
+    yours = [f for f in frames if not any(Path(f.filename).is_relative_to(p) for p in _LIBRARIES)]
+    frame = (yours or frames[-1:] or [None])[-1]  # none at all: the call itself failed (the wrong number of arguments)
     return f"{frame.lineno}: {frame.line!r}" if frame is not None else ""
 
 
