@@ -4,6 +4,11 @@
   images with ``jslink``: it works on the rendered book page, with no kernel behind it.
 * :func:`explorer` is the kernel-backed version (Jupyter, Colab): pick or upload a photo,
   a class among the top-k, the overlay's opacity and colour map, and the box threshold.
+
+Where widgets do not render (a plain-text view of a notebook, GitHub, nbval's comparison of
+text outputs) each explorer shows one line that says what it is and where it runs, instead
+of ipywidgets' ``VBox(children=(ToggleButtons(...`` repr; like every text output of the book,
+the line is at most 88 columns.
 """
 from __future__ import annotations
 
@@ -22,6 +27,31 @@ from camlib.pretrained import Pretrained
 from camlib.viz import overlay
 
 COLOUR_MAPS = ("jet", "inferno", "viridis", "magma", "gray")
+
+
+class _TextFallback:
+    """A widget whose text/plain, what shows where widgets do not render, is one given line.
+
+    Only the text/plain of the display bundle changes: the widget view, its model and its
+    state are the container's own, so the rendered book and Jupyter show the same widget.
+    """
+
+    def __init__(self, *args, text: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._text_plain = text
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/plain"] = self._text_plain
+        return bundle
+
+
+class StaticExplorer(_TextFallback, widgets.VBox):
+    """The box :func:`static_explorer` returns: a VBox with a one-line text/plain."""
+
+
+class KernelExplorer(_TextFallback, widgets.HBox):
+    """The box :func:`explorer` returns: an HBox with a one-line text/plain."""
 
 
 def _jpeg(arr: np.ndarray, side: int = 256) -> bytes:
@@ -51,11 +81,12 @@ def _draw_box(arr: np.ndarray, box: tuple[int, int, int, int], width: int = 3) -
 
 
 def static_explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int = 5, alpha: float = 0.5,
-                    threshold: float = 0.2) -> widgets.VBox:
+                    threshold: float = 0.2) -> StaticExplorer:
     """Photo buttons -> class buttons -> CAM overlay with box, all precomputed and jslinked.
 
     Everything the reader can click is computed here, so the widget works on a static
-    page (the book's HTML) as well as in a notebook.
+    page (the book's HTML) as well as in a notebook. Its text/plain is one line:
+    "Top-5 CAM explorer: an interactive widget; it works on the book page, Jupyter and Colab."
     """
     photo_buttons = widgets.ToggleButtons(options=list(photos), description="photo",
                                           style={"button_width": "110px"})
@@ -75,13 +106,19 @@ def static_explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], to
         per_photo.append(widgets.VBox([buttons, stack]))
     photo_stack = widgets.Stack(per_photo, selected_index=0)
     widgets.jslink((photo_buttons, "index"), (photo_stack, "selected_index"))
-    box = widgets.VBox([photo_buttons, photo_stack])
+    box = StaticExplorer([photo_buttons, photo_stack],
+                         text=f"Top-{topk} CAM explorer: an interactive widget; it works on the book page, "
+                              "Jupyter and Colab.")
     box.add_class("cam-static-explorer")  # a handle for pages and tests
     return box
 
 
-def explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> widgets.HBox:
-    """A kernel-backed explorer: photo (or upload), class, opacity, colour map, box threshold."""
+def explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int = 5) -> KernelExplorer:
+    """A kernel-backed explorer: photo (or upload), class, opacity, colour map, box threshold.
+
+    Its text/plain is one line: "Top-5 CAM explorer: an interactive widget; it needs a running
+    kernel (Jupyter or Colab)."
+    """
     photos = dict(photos)
     photo_dd = widgets.Dropdown(options=list(photos), description="photo")
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="upload a photo")
@@ -130,6 +167,8 @@ def explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int
         w.observe(draw, names="value")
     compute()
     controls = widgets.VBox([widgets.HBox([photo_dd, upload]), class_dd, alpha, cmap, threshold, message])
-    box = widgets.HBox([controls, view])
+    box = KernelExplorer([controls, view],
+                         text=f"Top-{topk} CAM explorer: an interactive widget; it needs a running kernel "
+                              "(Jupyter or Colab).")
     box.add_class("cam-kernel-explorer")
     return box

@@ -7,11 +7,39 @@ on the same machine gives the same weights.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .device import default_device
+
+
+@contextmanager
+def _epoch_bar(epochs: int, progress: bool) -> Iterator[tqdm]:
+    """A tqdm bar over the epochs; in a notebook, one whose stored text shows where it ended.
+
+    tqdm.auto chooses: in Jupyter or Colab a widget, elsewhere (a terminal, pytest) a text
+    bar on stderr. A notebook keeps a widget's text/plain as it was when it was displayed
+    (``0/3``), so here the widget is displayed with a display id, and that output is updated
+    (the same widget, its final text: ``3/3`` and the last loss) when the loop ends or fails.
+    """
+    notebook = progress and any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__)
+    if not notebook:
+        with tqdm(range(epochs), desc="training", disable=not progress) as bar:
+            yield bar
+        return
+    from IPython.display import display
+
+    bar = tqdm(range(epochs), desc="training", display=False)
+    handle = display(bar.container, display_id=True)
+    try:
+        yield bar
+    finally:
+        bar.close()
+        handle.update(bar.container)
 
 
 def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, batch_size: int = 64,
@@ -22,6 +50,12 @@ def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, bat
     The model is left in eval mode on ``device`` (default: :func:`camlib.default_device`).
     The global random state is left as it was: the batches and flips come from a generator
     seeded with ``seed``, and any random layer of the model runs under a seeded fork of it.
+
+    With ``progress`` a bar counts the epochs and shows the mean loss of the last one
+    (``training: 100%|...| 3/3 [...loss=0.412]``): in Jupyter or Colab a widget that moves as
+    the epochs end, whose text version (what a notebook stores for plain-text views, GitHub
+    and nbval) is replaced by the final state when training ends; in a terminal tqdm's bar on
+    stderr. ``progress=False`` shows nothing.
     """
     if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"expected images [N, C, H, W] and labels [N], got {tuple(images.shape)} and "
@@ -37,27 +71,27 @@ def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, bat
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
         loss_fn = nn.CrossEntropyLoss()
         history = []
-        bar = tqdm(range(epochs), desc="training", disable=not progress)
-        for _ in bar:
-            order = torch.randperm(len(images), generator=gen)
-            total = 0.0
-            for start in range(0, len(images), batch_size):
-                idx = order[start:start + batch_size]
-                x, y = images[idx], labels[idx]
-                flip = torch.rand(2, generator=gen)
-                if flip[0] < 0.5:
-                    x = x.flip(3)
-                if flip[1] < 0.5:
-                    x = x.flip(2)
-                x, y = x.to(device), y.to(device)
-                loss = loss_fn(model(x), y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += loss.item() * len(idx)
-            history.append(total / len(images))
-            bar.set_postfix(loss=f"{history[-1]:.3f}")
+        with _epoch_bar(epochs, progress) as bar:
+            for _ in bar:
+                order = torch.randperm(len(images), generator=gen)
+                total = 0.0
+                for start in range(0, len(images), batch_size):
+                    idx = order[start:start + batch_size]
+                    x, y = images[idx], labels[idx]
+                    flip = torch.rand(2, generator=gen)
+                    if flip[0] < 0.5:
+                        x = x.flip(3)
+                    if flip[1] < 0.5:
+                        x = x.flip(2)
+                    x, y = x.to(device), y.to(device)
+                    loss = loss_fn(model(x), y)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    total += loss.item() * len(idx)
+                history.append(total / len(images))
+                bar.set_postfix(loss=f"{history[-1]:.3f}")
     model.eval()
     return history
 

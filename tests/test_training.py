@@ -63,3 +63,34 @@ def test_load_or_train_reuses_the_weights(tmp_path):
     assert all(torch.equal(first.state_dict()[k], second.state_dict()[k]) for k in first.state_dict())
     camlib.load_or_train(GAPNet(5, widths=(4, 8)), x, y, cache_dir=str(tmp_path), epochs=2, progress=False)
     assert len(list(tmp_path.glob("gapnet-*.pt"))) == 2  # other settings, other weights
+
+
+def test_progress_in_a_terminal_goes_to_stderr_and_off_is_silent(capsys):
+    x, y = torch.rand(8, 3, 16, 16), torch.randint(0, 5, (8,))
+    camlib.train(GAPNet(5, widths=(4, 8)), x, y, epochs=2, batch_size=4, device="cpu")
+    out, err = capsys.readouterr()
+    assert not out and "2/2" in err and "loss=" in err
+    camlib.train(GAPNet(5, widths=(4, 8)), x, y, epochs=2, batch_size=4, device="cpu", progress=False)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_stored_notebook_shows_where_the_progress_bar_ended():
+    """Plain-text views of an executed notebook (GitHub, nbval) show the bar's final state, not 0/2."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import torch\nimport camlib\n"
+                                  "x, y = torch.rand(8, 3, 16, 16), torch.randint(0, 5, (8,))"),
+        nbformat.v4.new_code_cell("losses = camlib.train(camlib.GAPNet(5, widths=(4, 8, 8)), x, y, epochs=2, "
+                                  "batch_size=4, device='cpu')"),
+        nbformat.v4.new_code_cell("losses = camlib.train(camlib.GAPNet(5, widths=(4, 8, 8)), x, y, epochs=2, "
+                                  "batch_size=4, device='cpu', progress=False)"),
+    ])
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    shown, silent = nb.cells[1].outputs, nb.cells[2].outputs
+    assert [o.output_type for o in shown] == ["display_data"], shown  # the widget, and nothing on stderr
+    text = shown[0].data["text/plain"]
+    assert "2/2" in text and "100%" in text and "loss=" in text, text
+    assert "0/2" not in text
+    assert "application/vnd.jupyter.widget-view+json" in shown[0].data  # Jupyter still shows the live widget
+    assert silent == []

@@ -1,4 +1,8 @@
-"""camlib.viz: overlays on their own and on a shared colour scale, and the shared scale's top."""
+"""camlib.viz: overlays on their own and on a shared colour scale, and the shared scale's top.
+
+And cambook.widgets: what the explorers show where widgets do not render.
+"""
+import ipywidgets
 import matplotlib
 import numpy as np
 import pytest
@@ -61,3 +65,22 @@ def test_show_cams_with_a_shared_scale_draws_a_colour_bar():
     fig = show_cams(GREY, cams, ["a", "b"])
     assert len(fig.axes) == 3
     plt.close(fig)
+
+
+@pytest.mark.parametrize("make, line", [
+    ("static_explorer", "Top-5 CAM explorer: an interactive widget; it works on the book page, Jupyter and Colab."),
+    ("explorer", "Top-5 CAM explorer: an interactive widget; it needs a running kernel (Jupyter or Colab)."),
+])
+def test_explorers_show_one_line_where_widgets_do_not_render(pretrained, photos, make, line):
+    """A plain-text view (GitHub, nbval) shows what the explorer is, not ipywidgets' repr; the widget stays."""
+    from IPython.core.formatters import DisplayFormatter
+
+    import cambook.widgets
+
+    box = getattr(cambook.widgets, make)(pretrained, {"china": photos["china"][::4, ::4]}, topk=5)
+    data, _ = DisplayFormatter().format(box)  # what a kernel sends and a notebook stores
+    assert data["text/plain"] == line
+    assert "\n" not in line and len(line) <= 88
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    assert isinstance(box, ipywidgets.VBox if make == "static_explorer" else ipywidgets.HBox)
+    box.close()

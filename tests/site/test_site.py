@@ -3,7 +3,10 @@
 Needs the built site (`make book`) and Debian's chromium; `make site` does both. Every
 page of _toc.yml is loaded from a server on 127.0.0.1: no console error, no failed or
 foreign request, every image loaded, every image with alt text; on the top-5 page,
-clicking a class button shows that class's map. Screenshots go to _build/screenshots/.
+clicking a class button shows that class's map. At 1280 px an 88-column line fits a code
+box and an output box, and no code, output, table, formula or image is wider than its box
+(OVERFLOW_JS, also what tools/page_stats.py counts); no code cell shows a comment meant
+for the test tools. Screenshots go to _build/screenshots/.
 """
 from __future__ import annotations
 
@@ -84,6 +87,56 @@ def open_page(browser, url: str):
     page.on("response", lambda r: r.status >= 400 and page.problems.append(f"HTTP {r.status}: {r.url}"))
     page.goto(url, wait_until="networkidle")
     return page
+
+
+# Blocks a reader at 1280 px has to scroll sideways, or sees cut off: `pre` (code cells, text
+# outputs, code in the text), tables (HTML outputs, Markdown tables), display formulas and
+# images, on the page with every folded cell unfolded. A block counts when its content is
+# wider than its box (scrollWidth, which counts clipped content too) or when the block itself
+# reaches past the article's text column (a table or image in a scrolling container). Inline
+# formulas are left out: their scrollWidth means nothing. One row per block: its kind, the
+# first 60 characters of its text (a formula's TeX, an image's alt text) and the two widths.
+# tools/page_stats.py imports this, so its counts are the ones this test fails on.
+OVERFLOW_JS = """async () => {
+  document.querySelectorAll('article details').forEach(d => { d.open = true; });
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) await mj.startup.promise;
+  const article = document.querySelector('article.bd-article') || document.querySelector('article');
+  const style = getComputedStyle(article), outer = article.getBoundingClientRect();
+  const left = outer.left + parseFloat(style.paddingLeft), right = outer.right - parseFloat(style.paddingRight);
+  const kinds = {pre: 'pre', table: 'table', formula: 'mjx-container[display="true"]', image: 'img'};
+  const text = (kind, el) => {
+    if (kind === 'image') return el.getAttribute('alt') || el.getAttribute('src') || '';
+    if (kind === 'formula' && mj && mj.startup && mj.startup.document) {
+      const items = mj.startup.document.getMathItemsWithin(el);
+      if (items.length) return items[0].math;
+    }
+    return el.textContent;
+  };
+  const wide = [];
+  for (const [kind, selector] of Object.entries(kinds)) {
+    for (const el of article.querySelectorAll(selector)) {
+      if (!el.getClientRects().length) continue;  // not shown (a hidden widget view, say)
+      const box = el.getBoundingClientRect();
+      const scrolls = kind !== 'image' && el.scrollWidth > el.clientWidth + 1;
+      if (!scrolls && box.left >= left - 1 && box.right <= right + 1) continue;
+      wide.push({kind, text: text(kind, el).replace(/\\s+/g, ' ').trim().slice(0, 60),
+                 content: Math.round(Math.max(el.scrollWidth, box.width)),
+                 box: Math.round(scrolls ? el.clientWidth : right - left)});
+    }
+  }
+  return wide;
+}"""
+
+
+def wide_blocks(page) -> list[dict]:
+    """The blocks of an open page that scroll or clip sideways (OVERFLOW_JS)."""
+    return page.evaluate(OVERFLOW_JS)
+
+
+def describe_wide(page_path: str, block: dict) -> str:
+    """One line for a wide block: its page, kind, first 60 characters and widths."""
+    return f"{page_path}: {block['kind']} \"{block['text']}\" ({block['content']} px in a {block['box']} px box)"
 
 
 def images(page) -> list[dict]:
@@ -170,3 +223,63 @@ def test_chapter_pages_hide_the_colab_set_up_cell():
         html = page.read_text()
         assert "google.colab" not in html, f"{page.name} shows the Colab set-up cell"
         assert "default_device" in html, f"{page.name} lost its first visible code cell"
+
+
+LINE_88 = 'print(f"{camlib.count_params(model) / 1e6:.2f} M parameters, {len(categories)} classes")'
+CODE_BOXES = {"code cell": ".cell_input div.highlight pre", "text output": ".cell_output div.highlight pre",
+              "folded code cell": "details .cell_input div.highlight pre"}
+FILL_BOX = """([selector, line]) => {
+    document.querySelectorAll('article details').forEach(d => { d.open = true; });
+    const pre = document.querySelector('article ' + selector);
+    if (!pre) return null;
+    pre.textContent = line;
+    return {scroll: pre.scrollWidth, client: pre.clientWidth, font: parseFloat(getComputedStyle(pre).fontSize)};
+}"""
+
+
+def test_88_columns_fit_a_code_box_and_an_output_box(server, browser):
+    """book/_static/code-columns.css: the chapters' lines are at most 88 columns, and so are their boxes.
+
+    A line of 88 characters (one of chapter 1's) is put into the first code cell, text output
+    and folded code cell of the chapters at 1280 px: no box may scroll, and the code font
+    stays readable (12 px or more).
+    """
+    assert len(LINE_88) == 88
+    found = {}
+    for page_path in [p for p in toc_pages() if "chapters/" in p]:
+        page = open_page(browser, f"{server}/{page_path}.html")
+        for name, selector in CODE_BOXES.items():
+            if name not in found and (box := page.evaluate(FILL_BOX, [selector, LINE_88])):
+                found[name] = {"page": page_path, **box}
+        page.close()
+        if len(found) == len(CODE_BOXES):
+            break
+    assert len(found) == len(CODE_BOXES), f"no {set(CODE_BOXES) - set(found)} on any chapter page"
+    for name, box in found.items():
+        assert box["scroll"] <= box["client"], f"88 columns scroll in a {name}: {box}"
+        assert box["font"] >= 12, f"a code font under 12 px is hard to read ({name}): {box}"
+
+
+def test_no_block_is_wider_than_its_box(server, browser):
+    """No code, output, table, display formula or image scrolls or clips sideways at 1280 px."""
+    wide = []
+    for page_path in toc_pages():
+        page = open_page(browser, f"{server}/{page_path}.html")
+        wide += [describe_wide(page_path, block) for block in wide_blocks(page)]
+        page.close()
+    assert not wide, f"{len(wide)} blocks scroll or clip sideways at 1280 px:\n" + "\n".join(wide)
+
+
+TOOL_COMMENTS = ("NBVAL_", "noqa", "type: ignore", "fmt: off")
+
+
+def test_no_code_cell_shows_a_comment_for_the_test_tools(server, browser):
+    """Markers for nbval, ruff, mypy or black mean nothing to a reader: the pages show none."""
+    shown = []
+    for page_path in toc_pages():
+        page = open_page(browser, f"{server}/{page_path}.html")
+        cells = page.evaluate("() => Array.from(document.querySelectorAll('article .cell_input'), c => c.textContent)")
+        page.close()
+        shown += [f"{page_path}: {line.strip()[:80]!r}" for cell in cells for line in cell.splitlines()
+                  if any(marker in line for marker in TOOL_COMMENTS)]
+    assert not shown, "code cells show comments meant for the test tools:\n" + "\n".join(shown)
