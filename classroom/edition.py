@@ -5,16 +5,21 @@ The chapters are the single source. A code exercise is a code cell tagged ``solu
 :mod:`cambook.exercises` checker on the function the solution defines::
 
     # %% tags=["solution", "hide-input"]          <- the reference solution
-    def cam_box(cam, threshold): ...
+    def mass_box(cam, threshold): ...
 
     # %%
-    from cambook.exercises import check_box        <- the check cell
-    check_box(cam_box)
+    from cambook.exercises import check_mass_box   <- the check cell
+    check_mass_box(mass_box)
+
+An exercise keeps the number of the chapter's list ("1. **Evidence, not area.** ..."), in
+the stub, the grader's CSV and the instructor's guide alike. An open exercise (no checker)
+may have a possible answer in a cell tagged ``answer``.
 
 :func:`generate` writes one student notebook per chapter: every solution cell becomes a stub
 that keeps the function's signature and docstring and raises ``NotImplementedError`` with a
 hint (from the solution cell's ``metadata["hint"]``, else a default for its checker); the
-solution's code is not in the file at all. Every other cell is kept; outputs are cleared.
+solution's code is not in the file at all. The answer cells are left out. Every other cell
+is kept; outputs are cleared.
 """
 from __future__ import annotations
 
@@ -34,7 +39,9 @@ from cambook import exercises as checkers
 from .notes import notes_for
 
 SOLUTION_TAG = "solution"
+ANSWER_TAG = "answer"  # a possible answer to an open exercise (no checker): not in the student edition
 EXERCISE_TAG = "exercise"  # what a stubbed solution cell is tagged in the student edition
+ITEM = re.compile(r"^(\d+)\.\s+\*\*", re.M)  # an exercise of the chapter's list: "5. **Where is the peak?**"
 HIDING_TAGS = {"hide-input", "hide-output", "hide-cell", "remove-input", "remove-output", "remove-cell"}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -52,8 +59,8 @@ class Check:
 
 @dataclass(frozen=True)
 class Exercise:
-    chapter: str  # the notebook's stem, e.g. "05_localization"
-    number: int  # 1, 2, ... among the chapter's code exercises
+    chapter: str  # the notebook's stem, e.g. "05_map_to_box"
+    number: int  # the exercise's number in the chapter's list of exercises (code or not)
     cell: int  # index of the solution cell in the chapter
     functions: tuple[str, ...]  # top-level functions (and classes) the solution cell defines
     checks: tuple[Check, ...]  # what the following check cell calls
@@ -93,10 +100,18 @@ def _defined(tree: ast.Module) -> tuple[str, ...]:
 
 
 def find_exercises(nb, chapter: str) -> list[Exercise]:
-    """The code exercises of a chapter notebook: each cell tagged ``solution``, with its check cell."""
+    """The code exercises of a chapter notebook: each cell tagged ``solution``, with its check cell.
+
+    An exercise keeps the number the chapter gives it: the last item of the chapter's numbered
+    list of exercises ("5. **Where is the peak?** ...") above its solution cell.
+    """
     exercises = []
     cells = nb.cells
+    last_item = 0
     for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            items = ITEM.findall(cell.source)
+            last_item = int(items[-1]) if items else last_item
         if cell.cell_type != "code" or SOLUTION_TAG not in cell.metadata.get("tags", []):
             continue
         where = f"{chapter}, cell {i}"
@@ -107,7 +122,8 @@ def find_exercises(nb, chapter: str) -> list[Exercise]:
         checks = tuple(checks_in(following.source)) if following is not None else ()
         hint = cell.metadata.get("hint", "")
         hint = hint if isinstance(hint, str) else ""
-        exercises.append(Exercise(chapter, len(exercises) + 1, i, functions, checks, hint))
+        number = last_item if last_item and all(ex.number != last_item for ex in exercises) else len(exercises) + 1
+        exercises.append(Exercise(chapter, number, i, functions, checks, hint))
     return exercises
 
 
@@ -147,7 +163,7 @@ def _hint_text(exercise: Exercise) -> str:
 
 
 def _raise_lines(message: str, indent: str) -> list[str]:
-    chunks = textwrap.wrap(message, width=max(40, 92 - len(indent) - 8)) or [message]
+    chunks = textwrap.wrap(message, width=max(40, 88 - len(indent) - 8)) or [message]  # 88 columns
     chunks = [c + " " for c in chunks[:-1]] + chunks[-1:]  # implicit concatenation puts the spaces back
     body = [f"{indent}    {chunk!r}" for chunk in chunks]
     return [f"{indent}raise NotImplementedError("] + body + [f"{indent})"]
@@ -162,7 +178,7 @@ def _stub_function(node: ast.FunctionDef | ast.AsyncFunctionDef, message: str, c
     indent = re.match(r"\s*", lines[-1]).group(0)  # the body's indentation: the line of `pass`
     lines = lines[:-1]
     if comment:
-        lines += [f"{indent}# {line}" for line in textwrap.wrap(comment, width=max(40, 94 - len(indent)))]
+        lines += [f"{indent}# {line}" for line in textwrap.wrap(comment, width=max(40, 86 - len(indent)))]
     return lines + _raise_lines(message, indent)
 
 
@@ -192,7 +208,7 @@ def stub_source(source: str, exercise: Exercise) -> tuple[str, list[str]]:
     message = _hint_text(exercise)
     checked = {c.function: c.checker for c in exercise.checks}
     out = [f"# Exercise {exercise.number}: replace each `raise NotImplementedError(...)` below with your code.",
-           "# Keep the function's name and arguments: the check cell and the grader call it by name."]
+           "# Keep the function's name and arguments: the check cell and the grader use them."]
     dropped = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -244,6 +260,7 @@ def student_notebook(nb, chapter: str, source: str = "") -> tuple[object, list[s
     exercises = {ex.cell: ex for ex in find_exercises(nb, chapter)}
     out = copy.deepcopy(nb)
     warnings = []
+    answers = {i for i, c in enumerate(out.cells) if ANSWER_TAG in c.metadata.get("tags", [])}
     for i, cell in enumerate(out.cells):
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
@@ -260,6 +277,7 @@ def student_notebook(nb, chapter: str, source: str = "") -> tuple[object, list[s
         cell.metadata.pop("hint", None)
         cell.metadata["camlib"] = {"exercise": ex.number, "functions": list(ex.functions),
                                    "checks": [[c.function, c.checker] for c in ex.checks]}
+    out.cells = [c for i, c in enumerate(out.cells) if i not in answers]  # the open exercises' answers
     title = chapter_title(nb, chapter)
     header = nbformat.v4.new_markdown_cell(_instructions(title, list(exercises.values())))
     header.id = "student-edition"

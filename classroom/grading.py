@@ -54,8 +54,9 @@ class Row:
     checker: str
     result: str  # "pass" or "fail"
     message: str
+    number: str = ""  # the exercise's number in its chapter ("" for the notebook's own row)
 
-    FIELDS = ("file", "chapter", "exercise", "checker", "result", "message")
+    FIELDS = ("file", "chapter", "number", "exercise", "checker", "result", "message")
 
 
 @dataclass(frozen=True)
@@ -304,10 +305,11 @@ def grade_notebook(path: Path, rel: Path, key: dict[str, list[Exercise]], settin
     if reaching:
         message += " Note: its code " + "; ".join(reaching) + " (no effect on the verdicts; look at it by hand)."
     rows = [Row(name, chapter, NOTEBOOK, "", "pass" if ok else "fail", one_line(message, 600))]
+    numbers = {c: str(ex.number) for ex in key.get(chapter, []) for c in ex.checks}
     for c in checks:
         passed, verdict = run.verdicts[(c.function, c.checker)]
         rows.append(Row(name, chapter, c.function, c.checker, "pass" if passed else "fail",
-                        one_line(verdict + _notes(nb, c), 600)))
+                        one_line(verdict + _notes(nb, c), 600), numbers.get(c, "")))
     return rows
 
 

@@ -28,36 +28,43 @@ SOLUTIONS = {ex.name: nbformat.read(ROOT / "book" / "chapters" / f"{ch}.ipynb", 
 CHECKS = [[c.function, c.checker] for exs in KEY.values() for ex in exs for c in ex.checks]
 IMPORTS = "import numpy as np\nimport torch\nfrom scipy import ndimage\nimport camlib"
 STUBS = {f: f"def {f}(*args):\n    raise NotImplementedError('write it')" for f, _ in CHECKS}
-ZEROS = {"box_iou": "def box_iou(a, b):\n    return 0.0",
-         "cam_maps": "def cam_maps(features, weight, class_idx):\n"
-                     "    return torch.zeros(features.shape[0], *features.shape[2:])"}
-ATTACKED = [["box_iou", "check_iou"], ["cam_maps", "check_cam"]]  # what most attack notebooks hand in
+ZEROS = {"iou_matrix": "def iou_matrix(a, b):\n    return torch.zeros(len(a), len(b))",
+         "region_logit": "def region_logit(features, weight, class_idx, mask):\n"
+                         "    return torch.zeros(features.shape[0])"}
+ATTACKED = [["iou_matrix", "check_iou_matrix"], ["region_logit", "check_region_logit"]]  # most attacks hand these in
 # One planted wrong answer per chapter exercise, and words of the message the grader must return.
 WRONG = {
-    "top5": ("def top5(logits):\n    return logits.topk(5, dim=1)", "raw logits"),
-    "head_params": ("def head_params(n_ch, h, w, num_classes):\n"
-                    "    return n_ch * h * w * num_classes, n_ch * num_classes",
+    "class_rank": ("def class_rank(logits, class_idx):\n"
+                   "    return (logits > logits.gather(1, class_idx[:, None])).sum(dim=1)", "one too small"),
+    "head_params": ("def head_params(n_ch, h, w, num_classes, hidden=()):\n"
+                    "    widths = [n_ch * h * w, *hidden, num_classes]\n"
+                    "    return sum(a * b for a, b in zip(widths[:-1], widths[1:])), n_ch * num_classes",
                     "count the biases"),
-    "gap_head": ("def gap_head(features, weight, bias):\n    return (features.mean((2, 3)) @ weight.T + bias).T",
-                 "should have shape"),
+    "masked_gap_head": ("def masked_gap_head(features, mask, weight, bias):\n"
+                        "    hw = features.shape[2] * features.shape[3]\n"
+                        "    return (features * mask[:, None]).sum(dim=(2, 3)) / hw @ weight.T + bias",
+                        "divided the masked sum by h*w"),
     "capture": ("def capture(model, layer, x):\n    kept = {}\n"
                 "    layer.register_forward_hook(lambda m, i, o: kept.update(f=o))\n"
                 "    with torch.no_grad():\n        model(x)\n    return kept['f']", "still attached"),
-    "cam_maps": ("def cam_maps(features, weight, class_idx):\n"
-                 "    return torch.einsum('bc,bchw->bhw', weight[class_idx], features).relu()", "ReLU'd"),
+    "region_logit": ("def region_logit(features, weight, class_idx, mask):\n"
+                     "    maps = torch.einsum('bc,bchw->bhw', weight[class_idx], features)\n"
+                     "    return (maps * mask).sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1)",
+                     "mean over the region"),
     "normalize": ("def normalize(maps):\n    peak = maps.amax(dim=(-2, -1), keepdim=True)\n"
                   "    return torch.where(peak != 0, maps / peak, torch.zeros_like(maps))", "apply the ReLU"),
-    "cam_box": (SOLUTIONS["cam_box"].replace("int(xs.max()) + 1, int(ys.max()) + 1", "int(xs.max()), int(ys.max())"),
-                "Off by one"),
-    "box_iou": ("def box_iou(a, b):\n    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1)\n"
-                "    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]) + 1)\n"
-                "    area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)\n"
-                "    return iw * ih / (area(a) + area(b) - iw * ih)", "only touch"),
-    "misclassified": ("def misclassified(logits, labels):\n    return (logits.argmax(1) == labels).nonzero().flatten()",
-                      "correctly classified"),
-    "gradcam_weights": ("def gradcam_weights(model, layer, x, class_idx):  # right on a GAP network only\n"
-                        "    with torch.no_grad():\n        h, w = model.features(x).shape[-2:]\n"
-                        "    return model.fc.weight[class_idx].detach().expand(len(x), -1) / (h * w)", "alpha"),
+    "mass_box": (SOLUTIONS["mass_box"].replace("int(xs.max()) + 1, int(ys.max()) + 1",
+                                               "int(xs.max()), int(ys.max())"), "Off by one"),
+    "iou_matrix": ("def iou_matrix(a, b):\n    a, b = a[:, None].double(), b[None].double()\n"
+                   "    iw = (torch.minimum(a[..., 2], b[..., 2]) - torch.maximum(a[..., 0], b[..., 0]) + 1)\n"
+                   "    ih = (torch.minimum(a[..., 3], b[..., 3]) - torch.maximum(a[..., 1], b[..., 1]) + 1)\n"
+                   "    inter = iw.clamp(min=0) * ih.clamp(min=0)\n"
+                   "    area = lambda r: (r[..., 2] - r[..., 0] + 1) * (r[..., 3] - r[..., 1] + 1)\n"
+                   "    return (inter / (area(a) + area(b) - inter)).float()", "a +1 in the widths"),
+    "missed_at_k": ("def missed_at_k(logits, labels, k):\n"
+                    "    rank = 1 + (logits > logits.gather(1, labels[:, None])).sum(dim=1)\n"
+                    "    return (rank <= k).nonzero().flatten()", "(the hits)"),
+    "gradcam_maps": (SOLUTIONS["gradcam_maps"].replace(".relu()", ""), "ReLU is missing"),
 }
 
 
@@ -113,17 +120,16 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
                                       "    return _real(obj, name, *default)\n"
                                       "builtins.getattr = _fake", zeros),
         "a03_reference_importlib.ipynb": notebook(
-            IMPORTS, "import importlib\nbox_iou = importlib.import_module('camlib.localize').iou",
-            "from cambook.exercises.chapters import _cam_reference\ncam_maps = _cam_reference"),
+            IMPORTS, "import importlib\niou_matrix = importlib.import_module('camlib.localize').iou",
+            "from cambook.exercises.chapters import _cam_reference\nregion_logit = _cam_reference"),
         "a04_reference_dunder.ipynb": notebook(
-            IMPORTS, "box_iou = getattr(__import__('camlib'), 'iou')\nbox_iou.__module__ = '__main__'",
-            "def cam_maps(features, weight, class_idx):\n    import inspect\n"
+            IMPORTS, "iou_matrix = getattr(__import__('camlib'), 'iou')\niou_matrix.__module__ = '__main__'",
+            "def region_logit(features, weight, class_idx, mask):\n    import inspect\n"
             "    for info in inspect.stack():\n"
             "        for value in info.frame.f_locals.values():\n"
-            "            if isinstance(value, torch.Tensor) and "
-            "value.shape == (features.shape[0], *features.shape[2:]):\n"
+            "            if isinstance(value, torch.Tensor) and value.shape == (features.shape[0],):\n"
             "                return value\n"
-            "    return torch.zeros(features.shape[0], *features.shape[2:])"),
+            "    return torch.zeros(features.shape[0])"),
         "a05_trace_jump.ipynb": notebook(
             IMPORTS, "import sys\n"
             "def _jump(frame, event, arg):\n"
@@ -132,12 +138,13 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
             "    if event == 'line' and frame.f_code.co_name in ('judge', '_grade', 'answer'):\n"
             "        try:\n            frame.f_lineno = frame.f_code.co_firstlineno + 1\n        except Exception:\n"
             "            pass\n"
-            "    return _jump\nsys.settrace(_jump)", STUBS["box_iou"], STUBS["cam_maps"]),
+            "    return _jump\nsys.settrace(_jump)", STUBS["iou_matrix"], STUBS["region_logit"]),
         "a06_stdout_wrapper.ipynb": notebook(
             IMPORTS, "import sys, io\nclass _Rewrite(io.TextIOBase):\n"
             "    def __init__(self, inner):\n        self.inner = inner\n"
             "    def write(self, text):\n"
-            "        text = text.replace('\"ok\": false', '\"ok\": true').replace('fail', 'pass').replace('❌', '✅')\n"
+            "        text = text.replace('\"ok\": false', '\"ok\": true').replace('fail', 'pass')\n"
+            "        text = text.replace('FAIL', 'PASS')\n"
             "        return self.inner.write(text)\n"
             "    def flush(self):\n        self.inner.flush()\n"
             "sys.stdout = _Rewrite(sys.stdout)\nsys.stderr = _Rewrite(sys.stderr)", zeros),
@@ -157,7 +164,7 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
             "        fake = {'nonce': nonce.group(1), 'results': [{'returned': {'t': 'float', 'v': (1.0).hex()}, "
             "'observed': {}}] * 25}\n"
             "        publish_display_data({'application/vnd.classroom.answer+json': fake})\n"
-            "ip.events.register('post_run_cell', _forge)", STUBS["box_iou"], STUBS["cam_maps"]),
+            "ip.events.register('post_run_cell', _forge)", STUBS["iou_matrix"], STUBS["region_logit"]),
         "a09_other_submission.ipynb": notebook(
             IMPORTS, f"victim = {str(subs / 'z_honest.ipynb')!r}\n"
             "import os\nfound = [p for p in ('../..', '/tmp', os.path.dirname(victim)) if os.path.exists(p)]\n"
@@ -190,11 +197,11 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
             IMPORTS, "import subprocess, sys\n"
             f"script = \"import time, pathlib; time.sleep(8); pathlib.Path({str(out)!r}).write_text('hacked')\"\n"
             "child = subprocess.Popen([sys.executable, '-c', script], start_new_session=True)", zeros),
-        "a16_stub_after_edit.ipynb": notebook(IMPORTS, STUBS["box_iou"], STUBS["cam_maps"]),
+        "a16_stub_after_edit.ipynb": notebook(IMPORTS, STUBS["iou_matrix"], STUBS["region_logit"]),
         "b1_wrong_answers.ipynb": notebook(IMPORTS, *(src for src, _ in WRONG.values()), checks=CHECKS),
-        "b2_raises_midway.ipynb": notebook(IMPORTS, SOLUTIONS["box_iou"], "print('about to fail')\n1 / 0",
-                                           SOLUTIONS["cam_maps"]),
-        "b3_kills_its_kernel.ipynb": notebook(IMPORTS, "import os\nos._exit(1)", SOLUTIONS["box_iou"]),
+        "b2_raises_midway.ipynb": notebook(IMPORTS, SOLUTIONS["iou_matrix"], "print('about to fail')\n1 / 0",
+                                           SOLUTIONS["region_logit"]),
+        "b3_kills_its_kernel.ipynb": notebook(IMPORTS, "import os\nos._exit(1)", SOLUTIONS["iou_matrix"]),
         "b4_no_exercises.ipynb": notebook("print('no exercises here')", checks=[]),
     }
 
@@ -243,7 +250,8 @@ def test_the_honest_notebooks_pass_beside_the_attacks(graded):
                                   "a16_stub_after_edit.ipynb"])
 def test_patching_the_kernel_cannot_change_a_verdict(graded, file):
     rows = rows_of(graded, file)
-    assert {k: r["result"] for k, r in rows.items() if k != grading.NOTEBOOK} == {"box_iou": "fail", "cam_maps": "fail"}
+    assert ({k: r["result"] for k, r in rows.items() if k != grading.NOTEBOOK}
+            == {"iou_matrix": "fail", "region_logit": "fail"})
 
 
 def test_reaching_into_the_grader_is_noted_for_the_teacher(graded):
@@ -255,17 +263,18 @@ def test_reaching_into_the_grader_is_noted_for_the_teacher(graded):
 
 def test_forged_answers_are_judged_as_data(graded):
     rows = rows_of(graded, "a08_post_run_cell.ipynb")
-    assert "not implemented yet" in rows["box_iou"]["message"] or "more than one answer" in rows["box_iou"]["message"]
-    assert "differ" in rows_of(graded, "a01_allclose.ipynb")["cam_maps"]["message"]
+    message = rows["iou_matrix"]["message"]
+    assert "not implemented yet" in message or "more than one answer" in message
+    assert rows_of(graded, "a01_allclose.ipynb")["region_logit"]["result"] == "fail"
 
 
 def test_reaching_the_reference_is_reported(graded):
     rows = rows_of(graded, "a03_reference_importlib.ipynb")
-    assert "camlib imported by a name in a string ('camlib.localize')" in rows["box_iou"]["message"]
-    assert "`cambook.exercises` internals" in rows["cam_maps"]["message"]
+    assert "camlib imported by a name in a string ('camlib.localize')" in rows["iou_matrix"]["message"]
+    assert "`cambook.exercises` internals" in rows["region_logit"]["message"]
     dunder = rows_of(graded, "a04_reference_dunder.ipynb")
-    assert "`camlib.localize.iou` (named in a string)" in dunder["box_iou"]["message"], dunder["box_iou"]
-    assert dunder["cam_maps"]["result"] == "fail", "the harness's frames hold no reference to steal"
+    assert "`camlib.localize.iou` (named in a string)" in dunder["iou_matrix"]["message"], dunder["iou_matrix"]
+    assert dunder["region_logit"]["result"] == "fail", "the harness's frames hold no reference to steal"
 
 
 def test_other_submissions_are_out_of_reach(graded):
@@ -297,13 +306,13 @@ def test_the_checker_source_is_read_only(graded):
     assert head["result"] == "fail" and ("Read-only" in head["message"] or "Permission" in head["message"]), head
     assert library_digest() == graded["exercises_before"]
     stub = rows_of(graded, "a16_stub_after_edit.ipynb")
-    assert stub["box_iou"]["result"] == "fail" and "not implemented yet" in stub["box_iou"]["message"]
+    assert stub["iou_matrix"]["result"] == "fail" and "not implemented yet" in stub["iou_matrix"]["message"]
 
 
 def test_a_memory_blow_up_is_contained(graded):
     rows = rows_of(graded, "a14_memory.ipynb")
     assert "MemoryError: Unable to allocate 16.0 GiB" in rows[grading.NOTEBOOK]["message"], rows[grading.NOTEBOOK]
-    assert rows["box_iou"]["result"] == "fail"
+    assert rows["iou_matrix"]["result"] == "fail"
     assert rows_of(graded, "a15_detached_process.ipynb")  # graded after it, in a fresh sandbox
 
 
@@ -329,7 +338,7 @@ def test_a_notebook_that_raises_is_reported_and_still_graded(graded):
     rows = rows_of(graded, "b2_raises_midway.ipynb")
     head = rows[grading.NOTEBOOK]
     assert head["result"] == "fail" and "code cell 3 (`print('about to fail')`): ZeroDivisionError" in head["message"]
-    assert rows["box_iou"]["result"] == "pass" and rows["cam_maps"]["result"] == "pass"  # defined after the error
+    assert rows["iou_matrix"]["result"] == "pass" and rows["region_logit"]["result"] == "pass"  # after the error
 
 
 def test_a_notebook_that_kills_its_kernel_is_reported(graded):

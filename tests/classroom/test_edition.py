@@ -83,8 +83,11 @@ def test_student_edition_of_the_real_chapters(tmp_path):
         header = [c for c in student.cells if "student-edition" in c.metadata.get("tags", [])]
         assert len(header) == 1 and "NotImplementedError" in header[0].source
         kept = [c for c in student.cells if c is not header[0]]
-        assert len(kept) == len(source.cells)
-        for i, (orig, new) in enumerate(zip(source.cells, kept)):
+        answers = [c for c in source.cells if "answer" in c.metadata.get("tags", [])]
+        assert not [c for c in kept if "answer" in c.metadata.get("tags", [])], "the open exercises' answers stay out"
+        source_cells = [c for c in source.cells if c not in answers]
+        assert len(kept) == len(source_cells)
+        for i, (orig, new) in enumerate(zip(source_cells, kept)):
             assert new.cell_type == orig.cell_type
             if new.cell_type == "code":
                 assert new.outputs == [] and new.execution_count is None, "students start with a clean notebook"
@@ -189,17 +192,17 @@ def test_check_cells_map_solutions_to_checkers():
 
 
 def test_a_submission_is_matched_to_its_chapter():
-    key = {"05_localization": KEY["05_localization"], "06_errors": KEY["06_errors"]}
-    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "05_localization.ipynb", as_version=4),
-                                      "05_localization")
-    checks = [c for ex in KEY["05_localization"] for c in ex.checks]
+    key = {"05_map_to_box": KEY["05_map_to_box"], "07_errors": KEY["07_errors"]}
+    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "05_map_to_box.ipynb", as_version=4),
+                                      "05_map_to_box")
+    checks = [c for ex in KEY["05_map_to_box"] for c in ex.checks]
     # by the student edition's metadata, whatever the file is called
-    assert grading.match_chapter(Path("x.ipynb"), Path("alice/hw.ipynb"), student, key) == ("05_localization", checks)
+    assert grading.match_chapter(Path("x.ipynb"), Path("alice/hw.ipynb"), student, key) == ("05_map_to_box", checks)
     # by the chapter's name in its path
     bare = notebook([code("print(1)")])
-    assert grading.match_chapter(Path("x.ipynb"), Path("06_errors/bob.ipynb"), bare, key)[0] == "06_errors"
+    assert grading.match_chapter(Path("x.ipynb"), Path("07_errors/bob.ipynb"), bare, key)[0] == "07_errors"
     # a chapter the answer key lacks: the exercises the student edition recorded
-    assert grading.match_chapter(Path("x.ipynb"), Path("hw.ipynb"), student, {}) == ("05_localization", checks)
+    assert grading.match_chapter(Path("x.ipynb"), Path("hw.ipynb"), student, {}) == ("05_map_to_box", checks)
     # nothing else: the notebook's own check cells
     found = notebook([code("def f(a, b):\n    return 0"),
                       code("from cambook.exercises import check_iou\ncheck_iou(f)")])
@@ -252,3 +255,17 @@ def test_guide_shows_a_stub_as_generated():
     chapter, ex = next((c, e) for c, e in EXERCISES if e.name == name)
     source = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4).cells[ex.cell].source
     assert asg.stub_source(source, ex)[0] == shown, "update the stub shown in book/instructor_guide.md"
+
+
+def test_an_exercise_keeps_its_chapter_number_in_the_stub_and_the_guide(tmp_path):
+    """One numbering: the chapter's list of exercises, the stub's words, the grader's CSV, the guide."""
+    for chapter, exs in KEY.items():
+        nb = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4)
+        for ex in exs:
+            above = next(c.source for c in reversed(nb.cells[:ex.cell]) if c.cell_type == "markdown"
+                         and re.search(r"^\d+\.\s+\*\*", c.source, re.M))
+            assert re.findall(r"^(\d+)\.\s+\*\*", above, re.M)[-1] == str(ex.number), (chapter, ex.name)
+            stub, _ = asg.stub_source(nb.cells[ex.cell].source, ex)
+            assert stub.startswith(f"# Exercise {ex.number}: ")
+    table = (ROOT / "book" / "instructor_guide.md").read_text()
+    assert "| {doc}`chapters/01_what_is_cam` | 5. `peak`, `check_peak` |" in table
