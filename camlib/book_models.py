@@ -117,11 +117,11 @@ def book_model(name: str, device: torch.device | str | None = None, retrain: boo
     if retrain if retrain is not None else _retrain_requested():
         images, labels, _ = book_split(recipe.split)
         model = load_or_train(recipe.build(), images, labels, device=device, progress=progress, **recipe.settings)
-        print(f"{name}: trained on this machine ({device.type}), not the book's shipped weights: "
+        print(f"{name}: trained on this machine ({device.type}), not the book's shipped weights:\n"
               f"the numbers below are this machine's and may differ from the book's in the last digits")
         return model
     model = load_shipped(name).to(device)
     entry = manifest()[name]
-    print(f"{name}: the book's shipped weights ({entry['file']}, SHA-256 {entry['sha256'][:12]}, "
+    print(f"{name}: shipped weights ({entry['file']}, SHA-256 {entry['sha256'][:12]}, "
           f"test accuracy {entry['test_accuracy']:.1%})")
     return model

@@ -88,8 +88,8 @@ class FlattenNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-2:] != (self.input_size, self.input_size):
-            raise ValueError(f"FlattenNet was built for {self.input_size}x{self.input_size} inputs, got "
-                             f"{tuple(x.shape[-2:])}: a flatten head only fits one size (GAPNet fits any)")
+            raise ValueError(f"FlattenNet takes {self.input_size} x {self.input_size} inputs, got "
+                             f"{tuple(x.shape[-2:])}:\na flatten head fits one size only (GAPNet fits any)")
         return self.fc(self.flatten(self.features(x)))
 
 

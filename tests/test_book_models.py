@@ -50,15 +50,17 @@ def test_loading_reproduces_the_recorded_test_accuracy(name, capsys):
     images, labels, _ = camlib.book_split("test")
     correct = int((camlib.predict(model, images) == labels).sum())
     assert correct == book_models.manifest()[name]["test_correct"]
-    assert "the book's shipped weights" in capsys.readouterr().out
+    assert f"{name}: shipped weights ({name}.pt" in capsys.readouterr().out
 
 
 def test_chapter_2_prints_the_shipped_accuracies():
     nb = nbformat.read(ROOT / "book" / "chapters" / "02_gap_vs_flatten.ipynb", as_version=4)
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    printed = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                      for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     for name, label in [("gapnet", "GAPNet"), ("flattennet", "FlattenNet")]:
         acc = book_models.manifest()[name]["test_accuracy"]
-        assert re.search(rf"{label}: .*test {100 * acc:5.1f} %", printed), \
+        # the table of train and test accuracy (%), one row per network
+        assert re.search(rf"^{label} +[\d.]+ +{100 * acc:.1f} ", printed, re.M), \
             f"chapter 2 does not print {label}'s {acc:.1%}"
 
 

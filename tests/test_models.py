@@ -23,7 +23,7 @@ def test_head_parameters_show_the_papers_point():
 def test_gap_takes_any_size_flatten_only_one():
     gap, flat = GAPNet(3).eval(), FlattenNet(3, input_size=64).eval()
     assert gap(torch.randn(1, 3, 96, 80)).shape == (1, 3)
-    with pytest.raises(ValueError, match="only fits one size"):
+    with pytest.raises(ValueError, match="fits one size only"):
         flat(torch.randn(1, 3, 96, 96))
     with pytest.raises(ValueError, match="divisible"):
         FlattenNet(3, input_size=30)

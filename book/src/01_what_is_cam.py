@@ -16,14 +16,13 @@
 #
 # - load a pretrained classifier whose head is global average pooling and one linear layer,
 #   and read its five most likely classes for a photo;
-# - set its top class and probability beside the example in Figure 4 of the CAM paper;
 # - compute the class activation map of the top class with `camlib.CAM`, look at it raw
 #   (7 x 7, with its values on a colour bar) and laid over the photo;
 # - measure where its strongest evidence lies against a hand-drawn box;
 # - check on real numbers that the mean of the map plus the class's bias is the class score.
 
 # %% tags=["colab-setup", "remove-cell"]
-# Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
+# Set-up: in Colab, install camlib and its dependencies; elsewhere this does nothing.
 import sys
 
 if "google.colab" in sys.modules:
@@ -38,12 +37,15 @@ if "google.colab" in sys.modules:
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 import camlib
 
 device = camlib.default_device()
-camlib.full_precision()  # on a GPU: full float32, no TF32, so it prints the digits a CPU prints
+camlib.full_precision()  # on a GPU: no TensorFloat-32, the digits a CPU prints
+set_matplotlib_formats("jpeg", pil_kwargs={"quality": 90})  # photos: JPEG stays small
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -56,7 +58,7 @@ _ = torch.manual_seed(0)
 pretrained = camlib.load_pretrained("efficientnet_lite0", device=device)
 model, preprocess, categories = pretrained
 print(f"{camlib.count_params(model) / 1e6:.2f} M parameters, {len(categories)} classes")
-print("head:", model.pool, "->", model.fc)
+print("head:", model.pool, model.fc, sep="\n  ")
 
 # %% [markdown]
 # The last two layers are what CAM needs: an average over all positions of the last
@@ -69,10 +71,12 @@ print("head:", model.pool, "->", model.fc)
 # `"china"` is scikit-learn's `china.jpg`, a pagoda at the Summer Palace in Beijing,
 # centre-cropped to a square.
 
-# %% mystnb={"image": {"alt": "The china.jpg photo: a pagoda by a lake, centre-cropped to a square"}}
+# %%
 photos = camlib.sample_images()
 photo = photos["china"]
 print("photo:", photo.shape, photo.dtype)
+
+# %% tags=["hide-input"] mystnb={"image": {"alt": "The china.jpg photo: a pagoda by a lake, centre-cropped to a square"}}
 plt.figure(figsize=(3.5, 3.5))
 plt.imshow(photo)
 plt.axis("off")
@@ -84,7 +88,8 @@ plt.show()
 #
 # `preprocess` resizes the whole photo to 224 x 224 (no crop, so that a map at that size
 # lies exactly over the photo) and scales the pixels to [-1, 1], as these weights expect.
-# We add a batch dimension: PyTorch models take `[B, C, H, W]` tensors.
+# We add a batch dimension: PyTorch models take `[B, C, H, W]` tensors. The softmax turns
+# the 1000 class scores into probabilities, and `topk` keeps the five largest.
 
 # %%
 x = preprocess(photo).unsqueeze(0).to(device)
@@ -92,27 +97,16 @@ print("input:", tuple(x.shape))
 with torch.inference_mode():
     probs = model(x).softmax(dim=1)[0]
 top5 = probs.topk(5)
-for p, c in zip(top5.values, top5.indices):
-    print(f"{categories[c]:>12s}  {100 * p:5.1f} %")
+pd.DataFrame({"class": [categories[c] for c in top5.indices],
+              "probability (%)": (100 * top5.values).tolist()},
+             index=pd.RangeIndex(1, 6, name="rank")).round(1)
 
 # %% [markdown]
-# "palace" comes first. So it does in the CAM paper's figure of top-5 maps (Figure 4 of
-# Zhou et al. 2016), but that figure shows a different photo, whose ground-truth label is
-# "dome", classified by a different network (one of the paper's GAP networks). Side by side,
-# the paper's number quoted from the figure and ours computed above:
-
-# %%
-PAPER_FIG4_PALACE = 0.459  # the CAM paper, Figure 4: "palace" is the top class, the photo's label is "dome"
-palace = categories.index("palace")
-print(f"CAM paper, Figure 4: a GAP network, a photo labelled 'dome': palace {PAPER_FIG4_PALACE:.3f}")
-print(f"this book:           EfficientNet-Lite0, china.jpg (pagoda):  palace {probs[palace]:.3f}"
-      f" (rank {int((probs > probs[palace]).sum()) + 1})")
-
-# %% [markdown]
-# Both networks rank "palace" first, with different probabilities: the networks and the
-# photos differ (the paper's photo is labelled "dome"; ours has no ImageNet label), so the
-# two numbers agree on the top class and nothing more. The runner-up here, "bell cote" (a small tower holding bells), is not a silly
-# answer for a tower with roofs on every floor.
+# "palace" comes first. It is also the top class of the photo in the CAM paper's figure of
+# top-5 maps (its Figure 4), a different photo whose label is "dome", classified by
+# another network; chapter 4 sets the two side by side. The runner-up here, "bell cote"
+# (a small tower holding bells), is not a silly answer for a tower with roofs on every
+# floor.
 #
 # ## Where the network looked
 #
@@ -136,7 +130,7 @@ print("class:", categories[top_class], "| map:", tuple(cam_map.shape))
 # around the tower (`camlib.data.HAND_BOXES["china"]`): it is not used by the network, only
 # to measure the map against.
 
-# %% mystnb={"image": {"alt": "Left, the raw 7 by 7 class activation map of palace with a colour bar of its values; right, the same map upsampled and laid over the photo as a heat map, with a hand-drawn green box around the tower"}}
+# %% tags=["hide-input"] mystnb={"image": {"alt": "Left, the raw 7 by 7 class activation map of palace with a colour bar of its values; right, the same map upsampled and laid over the photo as a heat map, with a hand-drawn green box around the tower"}}
 tower = camlib.data.HAND_BOXES["china"]
 fig, axes = plt.subplots(1, 2, figsize=(8.2, 3.6))
 im = axes[0].imshow(cam_map.cpu(), cmap="jet")
@@ -163,9 +157,10 @@ x0, y0, x1, y1 = tower
 inside = pos[y0:y1, x0:x1].sum() / pos.sum()
 area = (x1 - x0) * (y1 - y0) / (photo.shape[0] * photo.shape[1])
 cell = int(cam_map.flatten().argmax())
-print(f"peak: cell (row {cell // 7}, col {cell % 7}) of the 7 x 7 grid, inside the tower box:",
-      bool(camlib.peak_in_box(up[None], box)[0]))
-print(f"positive evidence inside the box: {100 * inside:.1f} % (the box covers {100 * area:.1f} % of the photo)")
+print(f"peak: cell (row {cell // 7}, col {cell % 7}) of the 7 x 7 grid, "
+      f"inside the tower box: {bool(camlib.peak_in_box(up[None], box)[0])}")
+print(f"positive evidence inside the box: {inside:.1%}")
+print(f"the box's share of the photo:      {area:.1%}")
 
 # %% [markdown]
 # The strongest evidence falls on the tower. That alone is a weak test here: the peak's
@@ -193,9 +188,9 @@ print("equal:", torch.allclose(logit, from_map, rtol=1e-4, atol=1e-4))
 # A classifier whose last layers are global average pooling and one linear layer carries
 # its own localization: the class activation map, the classifier's weights for one class
 # applied to the feature maps at every position. On the pagoda photo, EfficientNet-Lite0
-# ranks "palace" first, as the paper's network does for the different photo of its
-# Figure 4 (probabilities printed side by side above); the map of "palace" peaks inside
-# the hand-drawn tower box and puts most of its positive evidence there. The map is coarse
+# ranks "palace" first; the map of "palace" peaks inside the hand-drawn tower box and
+# puts most of its positive evidence there, a larger share than the box's share of the
+# photo. The map is coarse
 # (7 x 7 for a 224 x 224 input), its raw values are in the units of the class score, and
 # its mean plus the class's bias is exactly the class's logit.
 #
@@ -206,9 +201,8 @@ print("equal:", torch.allclose(logit, from_map, rtol=1e-4, atol=1e-4))
 # 3. Why does this book's `preprocess` resize the whole photo to 224 x 224 instead of
 #    cropping it?
 # 4. Why is the map of a 224 x 224 input 7 x 7?
-# 5. Which class does the network rank first on the pagoda photo, and how does its
-#    probability compare with the 0.459 of the CAM paper's Figure 4? Why can the two
-#    numbers not be compared as measurements of the same thing?
+# 5. What do the softmax and `topk` do to the model's output, and what are the shapes
+#    before and after?
 # 6. What labels was the network trained with? Why is it remarkable that the map of
 #    "palace" peaks on the tower?
 # 7. What do the two numbers of the "where exactly" cell measure, and why is the box's
@@ -219,41 +213,76 @@ print("equal:", torch.allclose(logit, from_map, rtol=1e-4, atol=1e-4))
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Top-5 by hand.** Write `top5(logits)` that takes logits `[B, N]` and returns the
-#    softmax probabilities and the indices of the five most likely classes, both `[B, 5]`,
-#    most likely first. The check cell compares it with the reference on random logits.
+# 1. **Where does a class rank?** The chapter printed the five most likely classes. Often
+#    the question is the other way round: where in the ranking is *this* class? Write
+#    `class_rank(logits, class_idx)` that takes logits `[B, N]` and one class per image
+#    `[B]` (an int64 tensor) and returns each class's rank `[B]`, 1 for the most likely:
+#    one plus the number of classes with a strictly larger score. Do you need the softmax?
 
-# %% tags=["solution", "hide-input"]
-def top5(logits):
-    probs = logits.softmax(dim=1)
-    values, indices = probs.topk(5, dim=1)
-    return values, indices
+# %% tags=["solution", "hide-input"] mystnb={"code_prompt_show": "Show the reference solution"}
+def class_rank(logits, class_idx):
+    own = logits.gather(1, class_idx[:, None])  # [B, 1]: the score of its class
+    return 1 + (logits > own).sum(dim=1)
 
 
 # %%
-from cambook.exercises import check_topk
+from cambook.exercises import check_class_rank
 
-check_topk(top5)
+check_class_rank(class_rank)
 
 # %% [markdown]
-# 2. **The runner-up.** Compute the CAM of "bell cote" for the same photo
-#    (`cam(x, class_idx=categories.index("bell cote"))`) and show it next to the one for
-#    "palace". Do the two classes look at the same place?
+# Your function on this chapter's photo: where do "palace" and "dome" rank?
+
+# %%
+with torch.inference_mode():
+    logits = model(x)
+for name in ("palace", "dome"):
+    rank = class_rank(logits, torch.tensor([categories.index(name)]))
+    print(f"{name}: rank {int(rank[0])} of {len(categories)}")
+
+# %% [markdown]
+# 2. **The runner-up.** Compute the CAM of "bell cote" for the same photo and show it next
+#    to the one for "palace", on one colour scale. A `CAM` object works only inside its
+#    `with` block, so call it there:
+#    `with camlib.CAM(model) as cam: bell = cam(x, class_idx=categories.index("bell cote"))`.
+#    Do the two classes look at the same place?
+
+# %% tags=["answer", "hide-cell"] mystnb={"code_prompt_show": "Show a possible answer", "image": {"alt": "The pagoda photo, then the class activation maps of palace and of bell cote laid over it on one shared colour scale"}}
+with camlib.CAM(model) as cam:
+    bell = cam(x, class_idx=categories.index("bell cote"))
+fig = camlib.show_cams(photo, [cam_map.cpu(), bell.maps[0, 0].cpu()],
+                       ["palace", "bell cote"], shared_scale=True)
+plt.show()
+
+# %% [markdown]
 # 3. **Another photo.** Run this chapter's cells on `photos["coffee"]` or
-#    `photos["chelsea"]`. Where does the evidence for the top class sit?
+#    `photos["chelsea"]`. Which class comes first, and where does its evidence sit?
+
+# %% tags=["answer", "hide-cell"] mystnb={"code_prompt_show": "Show a possible answer", "image": {"alt": "The coffee and the cat photos, each with the class activation map of its top class laid over it"}}
+fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
+for ax, name in zip(axes, ["coffee", "chelsea"]):
+    xi = preprocess(photos[name]).unsqueeze(0).to(device)
+    with camlib.CAM(model) as cam:
+        r = cam(xi, topk=1)
+    ax.imshow(camlib.overlay(photos[name], r.maps[0, 0].cpu()))
+    ax.set_title(f"{categories[r.class_idx[0, 0]]} {r.probs[0, 0]:.0%}", fontsize=10)
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
 # 4. **Think.** The map is 7 x 7 for a 224 x 224 input. What would it be for a
 #    448 x 448 input, and why can this network take that input at all?
-
-# %% [markdown]
+#
 # 5. **Where is the peak?** Write `peak(cam, image_size)` that takes one map `[h, w]` (a
 #    tensor) and the photo's size `(W, H)` in pixels, and returns the pixel `(x, y)` at the
-#    centre of the map's highest cell, as floats. On a tie, the first highest cell in reading
-#    order (row by row) wins. Try it on `cam` and the palace photo: is the peak on the palace?
+#    centre of the map's highest cell, as floats. On a tie, the first highest cell in
+#    reading order (row by row) wins. Try it on `cam_map` and the pagoda photo: is the
+#    peak on the tower?
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input"] mystnb={"code_prompt_show": "Show the reference solution"}
 def peak(cam, image_size):
     h, w = cam.shape
-    row, col = divmod(int(cam.flatten().argmax()), w)  # argmax returns the first maximum
+    row, col = divmod(int(cam.flatten().argmax()), w)  # the first maximum
     return ((col + 0.5) * image_size[0] / w, (row + 0.5) * image_size[1] / h)
 
 
@@ -261,3 +290,10 @@ def peak(cam, image_size):
 from cambook.exercises import check_peak
 
 check_peak(peak)
+
+# %% [markdown]
+# Your function on the pagoda photo, against the hand-drawn tower box `(x0, y0, x1, y1)`:
+
+# %%
+px, py = peak(cam_map.cpu(), (photo.shape[1], photo.shape[0]))
+print(f"peak at ({px:.1f}, {py:.1f}); tower box {tower}")

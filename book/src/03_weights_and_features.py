@@ -21,7 +21,7 @@
 #   and what it throws away.
 
 # %% tags=["colab-setup", "remove-cell"]
-# Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
+# Set-up: in Colab, install camlib and its dependencies; elsewhere this does nothing.
 import sys
 
 if "google.colab" in sys.modules:
@@ -32,23 +32,27 @@ if "google.colab" in sys.modules:
 
 # %%
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 import camlib
 
 device = camlib.default_device()
-camlib.full_precision()  # on a GPU: full float32, no TF32, so it prints the digits a CPU prints
+camlib.full_precision()  # on a GPU: no TensorFloat-32, the digits a CPU prints
+set_matplotlib_formats("jpeg", pil_kwargs={"quality": 90})  # photos: JPEG stays small
 _ = torch.manual_seed(0)
 
 # %% [markdown]
 # We use the same pretrained EfficientNet-Lite0 and the same pagoda photo as chapter 1.
 
 # %%
-model, preprocess, categories = camlib.load_pretrained("efficientnet_lite0", device=device)
+pretrained = camlib.load_pretrained("efficientnet_lite0", device=device)
+model, preprocess, categories = pretrained
 photo = camlib.sample_images()["china"]
 x = preprocess(photo).unsqueeze(0).to(device)
 print("photo:", photo.shape, "| input:", tuple(x.shape))
-print(model.pool, "->", model.dropout, "->", model.fc)
+print("the head:", model.pool, model.dropout, model.fc, sep="\n  ")
 
 # %% [markdown]
 # ## Ingredient 1: the classifier's weights
@@ -65,10 +69,11 @@ print("weight:", tuple(W.shape), "| bias:", tuple(b.shape))
 
 palace = categories.index("palace")
 w_palace = W[palace]
-print(f"class {palace} = {categories[palace]!r}: w^c has shape {tuple(w_palace.shape)}, bias {b[palace]:.4f}")
+print(f"class {palace} = {categories[palace]!r}: w^c of shape {tuple(w_palace.shape)}, "
+      f"bias {b[palace]:.4f}")
 negative = int((w_palace < 0).sum())
-print(f"weights from {w_palace.min():.3f} to {w_palace.max():.3f}; {negative} of {len(w_palace)} "
-      f"({negative / len(w_palace):.0%}) are negative")
+print(f"weights from {w_palace.min():.3f} to {w_palace.max():.3f}; "
+      f"{negative} of {len(w_palace)} ({negative / len(w_palace):.0%}) are negative")
 
 # %% [markdown]
 # Many of the weights are negative (the count is printed above): a feature map can count
@@ -150,10 +155,20 @@ print("top-5:", [categories[c] for c in result.class_idx[0]])
 
 # %%
 f = features[0]  # [1280, 7, 7]: one image
+
+
+def channel_table(channels):
+    """Weight for "palace", mean and max of the feature map, and their product."""
+    return pd.DataFrame({
+        "weight w_k": w_palace[channels].tolist(),
+        "mean f_k": f[channels].mean(dim=(1, 2)).tolist(),
+        "max f_k": f[channels].amax(dim=(1, 2)).tolist(),
+        "w_k x mean f_k": (w_palace * f.mean(dim=(1, 2)))[channels].tolist(),
+    }, index=pd.Index(channels.tolist(), name="channel k")).round(3)
+
+
 top_weight = w_palace.topk(6).indices
-print("channel  weight  mean f_k  max f_k")
-for k in top_weight.tolist():
-    print(f"{k:7d}  {w_palace[k]:6.3f}  {f[k].mean():8.3f}  {f[k].max():7.3f}")
+channel_table(top_weight)
 
 # %% [markdown]
 # A large weight is only half of the story. Some of these channels are silent on this
@@ -165,27 +180,25 @@ for k in top_weight.tolist():
 # %%
 contribution = w_palace * f.mean(dim=(1, 2))
 top_contrib = contribution.topk(6).indices
-print("channel  weight  mean f_k  w * mean")
-for k in top_contrib.tolist():
-    print(f"{k:7d}  {w_palace[k]:6.3f}  {f[k].mean():8.3f}  {contribution[k]:8.3f}")
+channel_table(top_contrib)
 
 # %% [markdown]
 # Top row: the six channels with the largest weights; bottom row: the six that add the most
-# to the "palace" score. All on the same colour scale, 0 (dark) to 6 (bright), over the
-# 7 x 7 grid, with the photo on the left for reference.
+# to the "palace" score. Each 7 x 7 feature map is stretched to the photo and laid over it,
+# all on the same colour scale, 0 (dark) to 6 (bright), so that you can see where on the
+# photo each channel fires.
 
-# %% mystnb={"image": {"alt": "Two rows of six 7 by 7 feature maps on a common scale from 0 to 6: top, the channels with the largest palace weights, some of them completely dark; bottom, the channels contributing most to the palace score, bright over the tower"}}
-fig, axes = plt.subplots(2, 7, figsize=(13, 4.4))
-for row, (channels, label) in enumerate([(top_weight, "by weight"), (top_contrib, "by contribution")]):
-    axes[row, 0].imshow(photo)
-    axes[row, 0].set_title(label, fontsize=9)
-    for ax, k in zip(axes[row, 1:], channels.tolist()):
-        im = ax.imshow(f[k].cpu(), cmap="viridis", vmin=0, vmax=6)
+# %% tags=["hide-input"] mystnb={"image": {"alt": "Two rows of six feature maps laid over the pagoda photo on a common scale from 0 to 6: top, the channels with the largest palace weights, some of them completely dark; bottom, the channels contributing most to the palace score, bright over the tower"}}
+fig, axes = plt.subplots(2, 6, figsize=(12, 4.6), layout="constrained")
+rows = [(top_weight, "by weight"), (top_contrib, "by contribution")]
+for row, (channels, label) in zip(axes, rows):
+    for ax, k in zip(row, channels.tolist()):
+        ax.imshow(camlib.overlay(photo, f[k].cpu(), alpha=0.6, cmap="viridis", vmax=6))
         ax.set_title(f"k={k}, w={w_palace[k]:.3f}", fontsize=9)
-    for ax in axes[row]:
-        ax.set_xticks([])
-        ax.set_yticks([])
-fig.colorbar(im, ax=axes, shrink=0.8, label="f_k(x, y)")
+        ax.axis("off")
+    row[0].text(-0.08, 0.5, label, transform=row[0].transAxes, rotation=90,
+                va="center", ha="right", fontsize=10)
+camlib.viz.add_scale_bar(fig, axes, 6, cmap="viridis", label="f_k(x, y)")
 plt.show()
 
 # %% [markdown]
@@ -213,7 +226,7 @@ print("loop:", tuple(cam_loop.shape))
 
 # %%
 cam_einsum = torch.einsum("k,khw->hw", w_palace, f)
-all_maps = torch.einsum("ck,khw->chw", W, f)  # [1000, 7, 7]: every class from one forward pass
+all_maps = torch.einsum("ck,khw->chw", W, f)  # [1000, 7, 7]: every class, one pass
 print("einsum:", tuple(cam_einsum.shape), "| all classes:", tuple(all_maps.shape))
 
 # %% [markdown]
@@ -223,9 +236,11 @@ print("einsum:", tuple(cam_einsum.shape), "| all classes:", tuple(all_maps.shape
 # %%
 cam_camlib = result.maps[0, 0]
 print("camlib.CAM class:", categories[result.class_idx[0, 0]])
-for name, other in [("einsum", cam_einsum), ("camlib.CAM", cam_camlib), ("all_maps[palace]", all_maps[palace])]:
+others = {"einsum": cam_einsum, "camlib.CAM": cam_camlib,
+          "all_maps[palace]": all_maps[palace]}
+for name, other in others.items():
     diff = (cam_loop - other).abs().max()
-    print(f"loop vs {name:16s} allclose: {torch.allclose(cam_loop, other, atol=1e-4)}  max diff < 1e-4: {bool(diff < 1e-4)}")
+    print(f"loop vs {name:16s} max difference below 1e-4: {bool(diff < 1e-4)}")
 
 # %% [markdown]
 # ## The identity: mean of the map plus bias is the logit
@@ -247,11 +262,16 @@ for name, other in [("einsum", cam_einsum), ("camlib.CAM", cam_camlib), ("all_ma
 # Checked on the five most likely classes:
 
 # %%
-print(f"{'class':>12s}  {'logit':>7s}  {'mean(M)+b':>9s}  {'max(M)':>7s}")
-for c in result.class_idx[0].tolist():
-    print(f"{categories[c]:>12s}  {logits[0, c]:7.3f}  {all_maps[c].mean() + b[c]:9.3f}  {all_maps[c].max():7.3f}")
+top = result.class_idx[0]
+pd.DataFrame({"logit": logits[0, top].tolist(),
+              "mean(M) + b": (all_maps[top].mean(dim=(1, 2)) + b[top]).tolist(),
+              "max(M)": all_maps[top].amax(dim=(1, 2)).tolist()},
+             index=pd.Index([categories[c] for c in top], name="class")).round(3)
+
+# %%
+from_maps = all_maps.mean(dim=(1, 2)) + b
 print("identity holds for all 1000 classes:",
-      torch.allclose(logits[0], all_maps.mean(dim=(1, 2)) + b, atol=1e-4))
+      torch.allclose(logits[0], from_maps, atol=1e-4))
 
 # %% [markdown]
 # **The paper writes it differently.** Section 2 of the CAM paper defines the pooled value
@@ -268,9 +288,12 @@ print("identity holds for all 1000 classes:",
 
 # %%
 h, w = all_maps.shape[-2:]
-paper_map = torch.einsum("k,khw->hw", w_palace / (h * w), f)  # weights of the equivalent summing network
-print(f"sum of the summing network's map: {paper_map.sum():.3f} = logit - bias: {logits[0, palace] - b[palace]:.3f}")
-print("its map is ours divided by h x w:", torch.allclose(paper_map, all_maps[palace] / (h * w), atol=1e-6))
+summing_weights = w_palace / (h * w)  # the equivalent network that sums and has no bias
+paper_map = torch.einsum("k,khw->hw", summing_weights, f)
+print(f"sum of the summing network's map: {paper_map.sum():.3f}")
+print(f"logit - bias:                     {logits[0, palace] - b[palace]:.3f}")
+print("its map is ours divided by h x w:",
+      torch.allclose(paper_map, all_maps[palace] / (h * w), atol=1e-6))
 
 # %% [markdown]
 # ## From a 7 x 7 grid to the photo
@@ -285,8 +308,9 @@ print("its map is ours divided by h x w:", torch.allclose(paper_map, all_maps[pa
 
 # %%
 cam_up = camlib.upsample(cam_camlib, photo.shape[:2])
-reference = torch.nn.functional.interpolate(cam_camlib[None, None], size=photo.shape[:2], mode="bilinear",
-                                            align_corners=False)[0, 0]
+reference = torch.nn.functional.interpolate(cam_camlib[None, None], photo.shape[:2],
+                                            mode="bilinear", align_corners=False)
+reference = reference[0, 0]
 print("raw:", tuple(cam_camlib.shape), "-> upsampled:", tuple(cam_up.shape))
 print("the same values as F.interpolate:", torch.allclose(cam_up, reference, atol=1e-5))
 print(f"raw range [{cam_camlib.min():.2f}, {cam_camlib.max():.2f}], "
@@ -303,21 +327,24 @@ print(f"raw range [{cam_camlib.min():.2f}, {cam_camlib.max():.2f}], "
 # %%
 cam_norm = camlib.normalize(cam_up)
 print(f"normalized range [{cam_norm.min():.2f}, {cam_norm.max():.2f}]")
-print(f"mean of raw 7x7 map + b = {cam_camlib.mean() + b[palace]:.3f} (the logit: {logits[0, palace]:.3f})")
-print(f"mean of normalized map  = {cam_norm.mean():.3f} (no longer related to the logit)")
+print(f"mean of raw 7x7 map + b = {cam_camlib.mean() + b[palace]:.3f} "
+      f"(the logit: {logits[0, palace]:.3f})")
+print(f"mean of normalized map  = {cam_norm.mean():.3f} (unrelated to the logit)")
 
 # %% [markdown]
 # Last, `camlib.overlay` colours the normalized map (blue for 0, red for 1) and blends it
 # with the photo. The three steps, left to right:
 
-# %% mystnb={"image": {"alt": "Three panels for the class palace: the raw 7 by 7 map with a colour bar including negative values; the map upsampled to the photo's size and normalized to the range 0 to 1; and the normalized map laid over the pagoda photo as a heat map"}}
+# %% tags=["hide-input"] mystnb={"image": {"alt": "Three panels for the class palace: the raw 7 by 7 map with a colour bar including negative values; the map upsampled to the photo's size and normalized to the range 0 to 1; and the normalized map laid over the pagoda photo as a heat map"}}
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-im = axes[0].imshow(cam_camlib.cpu(), cmap="RdBu_r", vmin=-cam_camlib.abs().max(), vmax=cam_camlib.abs().max())
+lim = cam_camlib.abs().max()
+im = axes[0].imshow(cam_camlib.cpu(), cmap="RdBu_r", vmin=-lim, vmax=lim)
 fig.colorbar(im, ax=axes[0], shrink=0.8)
 axes[0].set_title("raw 7 x 7 map (red +, blue -)", fontsize=10)
 im = axes[1].imshow(cam_norm.cpu(), cmap="jet", vmin=0, vmax=1)
 fig.colorbar(im, ax=axes[1], shrink=0.8)
-axes[1].set_title(f"upsampled to {cam_norm.shape[0]} x {cam_norm.shape[1]}, normalized", fontsize=10)
+axes[1].set_title(f"upsampled to {cam_norm.shape[0]} x {cam_norm.shape[1]}, normalized",
+                  fontsize=10)
 axes[2].imshow(camlib.overlay(photo, cam_norm))
 axes[2].set_title("overlay on the photo", fontsize=10)
 for ax in axes:
@@ -365,10 +392,14 @@ plt.show()
 #    the output of `layer` during `model(x)` and leaves no hook behind, even if the forward
 #    pass raises an error (use `try`/`finally`, or a `with` block).
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input"] mystnb={"code_prompt_show": "Show the reference solution"}
 def capture(model, layer, x):
     stored = {}
-    handle = layer.register_forward_hook(lambda module, inputs, output: stored.update(out=output.detach()))
+
+    def keep(module, inputs, output):
+        stored["out"] = output.detach()
+
+    handle = layer.register_forward_hook(keep)
     try:
         with torch.no_grad():
             model(x)
@@ -383,20 +414,43 @@ from cambook.exercises import check_hook
 check_hook(capture)
 
 # %% [markdown]
-# 2. **CAM for a batch.** Write `cam_maps(features, weight, class_idx)`: `features` is
-#    `[B, C, h, w]`, `weight` the `[N, C]` matrix of a `Linear` layer, `class_idx` a `[B]`
-#    tensor with one class per image; return the raw maps `[B, h, w]`, map `i` being
-#    $\sum_k w^{c_i}_k f_{i,k}$ (no ReLU, no scaling).
+# 2. **Where the logit comes from.** Because the logit is the map's mean plus the bias,
+#    it splits over any set of cells: the cells of a region add their share, the others
+#    the rest. Write `region_logit(features, weight, class_idx, mask)`: `features`
+#    `[B, C, h, w]`, `weight` the `[N, C]` matrix of the `Linear` layer, `class_idx` `[B]`
+#    (one class per image), and a bool `mask` `[B, h, w]`; return `[B]`, the part of each
+#    image's logit (bias excluded) that the cells inside the mask contribute. The parts of
+#    a mask and of its complement add up to the logit minus the bias.
 
-# %% tags=["solution", "hide-input"]
-def cam_maps(features, weight, class_idx):
-    return torch.einsum("bc,bchw->bhw", weight[class_idx], features)
+# %% tags=["solution", "hide-input"] mystnb={"code_prompt_show": "Show the reference solution"}
+def region_logit(features, weight, class_idx, mask):
+    maps = torch.einsum("bc,bchw->bhw", weight[class_idx], features)  # M_c per image
+    h, w = maps.shape[-2:]
+    return (maps * mask).sum(dim=(1, 2)) / (h * w)  # each cell adds M_c(x, y) / (h w)
 
 
 # %%
-from cambook.exercises import check_cam
+from cambook.exercises import check_region_logit
 
-check_cam(cam_maps)
+check_region_logit(region_logit)
+
+# %% [markdown]
+# Your function on the pagoda: how much of the "palace" logit comes from the cells under
+# the hand-drawn tower box, and how much from the rest?
+
+# %%
+x0, y0, x1, y1 = camlib.data.HAND_BOXES["china"]
+stride = photo.shape[0] / features.shape[-1]  # photo pixels per cell of the 7 x 7 grid
+cy, cx = (torch.arange(7) + 0.5) * stride, (torch.arange(7) + 0.5) * stride
+tower = ((cy[:, None] >= y0) & (cy[:, None] < y1) & (cx >= x0) & (cx < x1))[None]
+cls = torch.tensor([palace])
+inside = region_logit(features, W, cls, tower.to(features.device))
+outside = region_logit(features, W, cls, ~tower.to(features.device))
+print(f"cells whose centre lies in the tower box: {int(tower.sum())} of 49")
+total = float(inside + outside + b[palace])
+print(f"inside {float(inside):.3f} + outside {float(outside):.3f} "
+      f"+ bias {float(b[palace]):.3f} = {total:.3f}")
+print(f"the logit: {logits[0, palace]:.3f}")
 
 # %% [markdown]
 # 3. **Think.** Every feature map of this network is non-negative (ReLU6), yet the raw map
@@ -407,6 +461,21 @@ check_cam(cam_maps)
 #    by side on one common colour scale (`vmin`, `vmax`), then normalized. What does the
 #    common scale show that the normalized maps hide?
 
+# %% tags=["answer", "hide-cell"] mystnb={"code_prompt_show": "Show a possible answer", "image": {"alt": "Four panels: the raw 7 by 7 maps of palace and lakeside on one common red and blue scale, then the same two maps normalized to the range 0 to 1"}}
+pair = [palace, categories.index("lakeside")]
+lim = all_maps[pair].abs().max()
+fig, axes = plt.subplots(1, 4, figsize=(11, 2.8), layout="constrained")
+for ax, c in zip(axes[:2], pair):
+    im = ax.imshow(all_maps[c].cpu(), cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set_title(f"{categories[c]}, raw", fontsize=9)
+fig.colorbar(im, ax=axes[:2], shrink=0.8)
+for ax, c in zip(axes[2:], pair):
+    ax.imshow(camlib.normalize(all_maps[c]).cpu(), cmap="jet", vmin=0, vmax=1)
+    ax.set_title(f"{categories[c]}, normalized", fontsize=9)
+for ax in axes:
+    ax.axis("off")
+plt.show()
+
 # %% [markdown]
 # 5. **Why this class and not that one?** Write `contrast_map(features, weight, class_a,
 #    class_b)`: `features` `[B, C, h, w]`, `weight` `[N, C]`, `class_a` and `class_b` `[B]`
@@ -414,9 +483,10 @@ check_cam(cam_maps)
 #    `class_b` (raw, no ReLU). Where it is positive, the image argues for `class_a` over
 #    `class_b`. What is its mean plus `bias[class_a] - bias[class_b]`?
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input"] mystnb={"code_prompt_show": "Show the reference solution"}
 def contrast_map(features, weight, class_a, class_b):
-    return torch.einsum("bc,bchw->bhw", weight[class_a] - weight[class_b], features)
+    difference = weight[class_a] - weight[class_b]  # [B, C]
+    return torch.einsum("bc,bchw->bhw", difference, features)
 
 
 # %%

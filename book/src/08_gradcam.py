@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 7. CAM and Grad-CAM
+# # 8. CAM and Grad-CAM
 #
 # CAM needs a particular network: the last feature maps, globally average-pooled, then a
 # single `Linear` layer. A year after the CAM paper, *Grad-CAM* (Selvaraju et al., ICCV
@@ -21,7 +21,7 @@
 #   there, and where its gradient average can point to the wrong place.
 
 # %% tags=["colab-setup", "remove-cell"]
-# Set-up: in Colab, install camlib and its dependencies; anywhere else this does nothing.
+# Set-up: in Colab, install camlib and its dependencies; elsewhere this does nothing.
 import sys
 
 if "google.colab" in sys.modules:
@@ -31,16 +31,20 @@ if "google.colab" in sys.modules:
                     "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
 
 # %%
+import textwrap
 import time
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 import torchvision
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 import camlib
 
 device = camlib.default_device()
-camlib.full_precision()  # on a GPU: full float32, no TF32, so it prints the digits a CPU prints
+camlib.full_precision()  # on a GPU: no TensorFloat-32, the digits a CPU prints
+set_matplotlib_formats("jpeg", pil_kwargs={"quality": 90})  # photos: JPEG stays small
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -64,9 +68,14 @@ _ = torch.manual_seed(0)
 #
 # Each cell $f_k(x,y)$ appears once, multiplied by $w^c_k / (HW)$, so
 #
-# $$\frac{\partial y_c}{\partial f_k(x,y)} = \frac{w^c_k}{HW} \quad\text{at every position } (x,y),
-# \qquad \alpha^c_k = \frac{w^c_k}{HW},
-# \qquad \sum_k \alpha^c_k f_k(x,y) = \frac{1}{HW}\, M_c(x,y).$$
+# $$
+# \begin{aligned}
+# \frac{\partial y_c}{\partial f_k(x,y)} &= \frac{w^c_k}{HW}
+#   \quad\text{at every position } (x,y),\\
+# \alpha^c_k &= \frac{w^c_k}{HW},\\
+# \sum_k \alpha^c_k f_k(x,y) &= \frac{1}{HW}\, M_c(x,y).
+# \end{aligned}
+# $$
 #
 # Grad-CAM is CAM divided by the number of cells. A positive factor changes neither where
 # the map is high nor its ReLU, and normalizing for display removes it: on a GAP network
@@ -86,7 +95,8 @@ _ = torch.manual_seed(0)
 def feature_gradient(model, x, class_idx):
     """d logit[class_idx] / d model.features(x): [B, C, H, W], and the features."""
     kept = {}
-    handle = model.features.register_forward_hook(lambda module, inputs, output: kept.update(f=output))
+    handle = model.features.register_forward_hook(
+        lambda module, inputs, output: kept.update(f=output))
     try:
         logits = model(x)
     finally:
@@ -112,10 +122,13 @@ grad, feats = feature_gradient(model, x, palace)
 H, W = grad.shape[-2:]
 expected = (weight[palace] / (H * W)).view(1, -1, 1, 1).expand_as(grad)
 print("gradient:", tuple(grad.shape), "| H * W =", H * W)
-print("same at all", H * W, "positions:", torch.allclose(grad, grad[:, :, :1, :1].expand_as(grad)))
-print("equals fc.weight[palace] / (H * W) everywhere:", torch.allclose(grad, expected, atol=1e-7))
+corner = grad[:, :, :1, :1].expand_as(grad)  # the gradient at position (0, 0)
+print("same at all", H * W, "positions:", torch.allclose(grad, corner))
+print("equals fc.weight[palace] / (H * W) everywhere:",
+      torch.allclose(grad, expected, atol=1e-7))
 alpha = grad.mean(dim=(2, 3))
-print("alpha equals fc.weight[palace] / (H * W):", torch.allclose(alpha[0], weight[palace] / (H * W), atol=1e-7))
+print("alpha equals fc.weight[palace] / (H * W):",
+      torch.allclose(alpha[0], weight[palace] / (H * W), atol=1e-7))
 
 # %% [markdown]
 # ## The maps agree, up to H x W
@@ -123,28 +136,33 @@ print("alpha equals fc.weight[palace] / (H * W):", torch.allclose(alpha[0], weig
 # Now the maps themselves, for the top-5 classes: `camlib.CAM` in one forward pass, and
 # `camlib.gradcam` for the same classes. `camlib.gradcam` is called like `camlib.CAM` and
 # returns the same kind of result; without a `target_layer` it takes the last feature map
-# of the forward pass, the same layer CAM reads (here we name it, to be explicit). Where Grad-CAM is not (nearly) zero, we also divide one by the other: the
-# ratio should be $HW$ in every cell.
+# of the forward pass, the same layer CAM reads (here we name it, to be explicit). Where
+# Grad-CAM is not (nearly) zero, we also divide one by the other: the ratio should be
+# $HW$ in every cell.
 
 # %%
 with camlib.CAM(model) as cam:
     result = cam(x, topk=5)
 cam_top5 = result.maps
-gradcam_maps = camlib.gradcam(model, x, class_idx=result.class_idx, target_layer=model.features).maps
+grad_top5 = camlib.gradcam(model, x, class_idx=result.class_idx,
+                           target_layer=model.features).maps
 print("classes:", [categories[c] for c in result.class_idx[0]])
-print("maps:", tuple(cam_top5.shape), tuple(gradcam_maps.shape), "| H * W =", H * W)
-print("CAM == Grad-CAM x H x W (allclose):", torch.allclose(cam_top5, gradcam_maps * H * W, atol=1e-4))
-cells = gradcam_maps.abs() > 1e-3 * gradcam_maps.abs().max()
-ratio = cam_top5[cells] / gradcam_maps[cells]
-print(f"CAM / Grad-CAM over {int(cells.sum())} of {cells.numel()} cells: from {ratio.min():.2f} to {ratio.max():.2f}")
+print("maps:", tuple(cam_top5.shape), tuple(grad_top5.shape), "| H * W =", H * W)
+print("CAM == Grad-CAM x H x W (allclose):",
+      torch.allclose(cam_top5, grad_top5 * H * W, atol=1e-4))
+cells = grad_top5.abs() > 1e-3 * grad_top5.abs().max()
+ratio = cam_top5[cells] / grad_top5[cells]
+print(f"CAM / Grad-CAM over {int(cells.sum())} of {cells.numel()} cells: "
+      f"from {ratio.min():.2f} to {ratio.max():.2f}")
 
 # %% [markdown]
 # Drawn side by side, each with its own colour bar, the two maps of "palace" are the same
 # picture; only the numbers on the colour bars differ, by the factor $HW$.
 
-# %% mystnb={"image": {"alt": "The raw 7 by 7 CAM and Grad-CAM maps of palace side by side: the same pattern, with colour bars whose ranges differ by a factor of 49"}}
+# %% tags=["hide-input"] mystnb={"image": {"alt": "The raw 7 by 7 CAM and Grad-CAM maps of palace side by side: the same pattern, with colour bars whose ranges differ by a factor of 49"}}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
-for ax, m, title in [(axes[0], cam_top5[0, 0], "CAM"), (axes[1], gradcam_maps[0, 0], "Grad-CAM")]:
+for ax, m, title in [(axes[0], cam_top5[0, 0], "CAM"),
+                     (axes[1], grad_top5[0, 0], "Grad-CAM")]:
     im = ax.imshow(m.cpu(), cmap="jet")
     fig.colorbar(im, ax=ax, shrink=0.85)
     ax.set_title(f"{title} of 'palace', raw", fontsize=10)
@@ -165,12 +183,13 @@ gapnet = camlib.book_model("gapnet", device=device)
 test_images, test_labels, test_boxes = camlib.book_split("test")
 xb, yb = test_images[:8].to(device), test_labels[:8].to(device)
 with camlib.CAM(gapnet) as cam:
-    gap_cams = cam(xb, class_idx=yb).maps  # a 1-D tensor of B classes: one class per image
+    gap_cams = cam(xb, class_idx=yb).maps  # a 1-D tensor: one class per image
 gap_gradcams = camlib.gradcam(gapnet, xb, class_idx=yb).maps
 h, w = gap_cams.shape[-2:]
-print("classes:", [camlib.CLASSES[c] for c in yb.tolist()])
+print("classes:", ", ".join(camlib.CLASSES[c] for c in yb.tolist()))
 print("maps:", tuple(gap_cams.shape), "| H * W =", h * w)
-print("CAM == Grad-CAM x H x W (allclose):", torch.allclose(gap_cams, gap_gradcams * h * w, atol=1e-4))
+print("CAM == Grad-CAM x H x W (allclose):",
+      torch.allclose(gap_cams, gap_gradcams * h * w, atol=1e-4))
 
 # %% [markdown]
 # And the gradient weights, for one class over the whole batch:
@@ -180,8 +199,9 @@ disk = camlib.CLASSES.index("disk")
 grad, _ = feature_gradient(gapnet, xb, disk)
 alpha = grad.mean(dim=(2, 3))  # [8, 64]
 print("alpha:", tuple(alpha.shape))
+w_disk = gapnet.fc.weight[disk].detach().expand_as(alpha)
 print("every image's alpha equals fc.weight[disk] / (H * W):",
-      torch.allclose(alpha, gapnet.fc.weight[disk].detach().expand_as(alpha) / (h * w), atol=1e-7))
+      torch.allclose(alpha, w_disk / (h * w), atol=1e-7))
 
 # %% [markdown]
 # ## What each costs
@@ -198,7 +218,7 @@ print("every image's alpha equals fc.weight[disk] / (H * W):",
 
 # %%
 class PassCounter:
-    """Count forward passes of `model`, and backward passes through its output, inside a `with` block."""
+    """Count forward passes of `model`, and backward passes through its output."""
 
     def __init__(self, model):
         self.forward = self.backward = 0
@@ -219,13 +239,17 @@ class PassCounter:
         self.handle.remove()
 
 
+passes = {}
 for k in (1, 10, 100):
     with PassCounter(model) as cam_passes, camlib.CAM(model) as cam:
         cam(x, topk=k)
     with PassCounter(model) as grad_passes:
         camlib.gradcam(model, x, target_layer=model.features, topk=k)
-    print(f"{k:3d} classes   CAM: {cam_passes.forward} forward, {cam_passes.backward} backward"
-          f"   Grad-CAM: {grad_passes.forward} forward, {grad_passes.backward} backward")
+    passes[k] = {"CAM: forward": cam_passes.forward,
+                 "CAM: backward": cam_passes.backward,
+                 "Grad-CAM: forward": grad_passes.forward,
+                 "Grad-CAM: backward": grad_passes.backward}
+pd.DataFrame(passes).T.rename_axis("classes")
 
 # %% [markdown]
 # Counting passes is exact; time is what a reader pays. A single run is a poor measure
@@ -234,26 +258,15 @@ for k in (1, 10, 100):
 # twice without timing it (warm-up), then time it in 11 **rounds**, each round running
 # all six cases once in a rotated order (so that a busy moment of the machine hits every
 # case alike), keep each case's **median**, and wait for a GPU to finish its work before
-# reading the clock. The milliseconds belong to the machine that ran this page; compare
-# the ratios on the last lines.
+# reading the clock (`median_ms`, folded below). The milliseconds belong to the machine
+# that ran this page; compare the ratios in the last columns.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
-# timings: milliseconds and their ratios differ from machine to machine and from run to run
+# %% tags=["hide-input"]
 import statistics
 
 
-def run_cam(k):
-    with camlib.CAM(model, target_layer=model.features) as cam:
-        cam(x, topk=k)
-
-
-def run_gradcam(k):
-    camlib.gradcam(model, x, target_layer=model.features, topk=k)
-
-
 def median_ms(cases, warmup=2, rounds=11):
-    """{name: fn} -> {name: median wall time of fn() in ms}, timed in interleaved rounds after warm-up."""
+    """{name: fn} -> {name: median time of fn() in ms}, in rounds after warm-up."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     names = list(cases)
     for _ in range(warmup):
@@ -270,31 +283,39 @@ def median_ms(cases, warmup=2, rounds=11):
     return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
 
+# %% tags=["nbval-ignore-output"] nbval={"ignore-output": "timings: milliseconds and their ratios differ from machine to machine and from run to run"}
+def run_cam(k):
+    with camlib.CAM(model, target_layer=model.features) as cam:
+        cam(x, topk=k)
+
+
+def run_gradcam(k):
+    camlib.gradcam(model, x, target_layer=model.features, topk=k)
+
+
 ks = (1, 10, 100)
-cases = {(method, k): (lambda fn=fn, k=k: fn(k)) for method, fn in [("CAM", run_cam), ("Grad-CAM", run_gradcam)] for k in ks}
+methods = {"CAM": run_cam, "Grad-CAM": run_gradcam}
+cases = {(m, k): (lambda fn=fn, k=k: fn(k)) for m, fn in methods.items() for k in ks}
 ms = median_ms(cases)
-for k in ks:
-    print(f"{k:3d} classes   CAM {ms['CAM', k]:7.1f} ms   Grad-CAM {ms['Grad-CAM', k]:7.1f} ms   (medians of 11 rounds)")
-print(f"CAM,      100 classes / 1 class:  {ms['CAM', 100] / ms['CAM', 1]:5.2f}x")
-print(f"Grad-CAM,  10 classes / 1 class:  {ms['Grad-CAM', 10] / ms['Grad-CAM', 1]:5.2f}x")
-print(f"Grad-CAM, 100 classes / 1 class:  {ms['Grad-CAM', 100] / ms['Grad-CAM', 1]:5.2f}x")
-for method in ("CAM", "Grad-CAM"):
-    per_class = (ms[method, 100] - ms[method, 1]) / 99
-    print(f"{method:>8s}'s cost per extra class: {per_class:6.2f} ms, "
-          f"{100 * per_class / ms[method, 1]:4.1f} % of its 1-class time")
+timing = pd.DataFrame({f"{k} class{'es' * (k > 1)} (ms)": [ms[m, k] for m in methods]
+                       for k in ks}, index=list(methods))
+one, hundred = timing.iloc[:, 0], timing.iloc[:, -1]
+timing["100 / 1 class"] = hundred / one
+timing["per extra class (ms)"] = (hundred - one) / 99
+timing["per extra class (% of 1)"] = 100 * timing["per extra class (ms)"] / one
+timing.round(2)
 
 # %% [markdown]
-# Read the ratios. From 1 to 100 classes, Grad-CAM's time grows by a multiple, one
-# backward pass per class, while CAM's ratio stays much closer to 1: its only extra work
-# is one small matrix product, next to a forward pass through the whole network, so what
-# remains of its growth is mostly run-to-run noise (compare the two costs per extra
-# class on the last lines). Each of
-# Grad-CAM's backward passes is short here, since it only runs through the pooling and
-# the linear layer back to the last features: one extra class costs only a small share
-# of the 1-class time (the last line). So a few classes more can vanish in the noise of
-# a single run, and it takes medians over rounds and a wide range of class counts to see
-# the growth. At an earlier target layer each backward pass would run through more of
-# the network, and cost more.
+# Read the ratios (the milliseconds are this machine's). From 1 to 100 classes,
+# Grad-CAM's time grows with the classes, one backward pass each, while CAM's ratio stays
+# close to 1: its only extra work is one small matrix product, next to a forward pass
+# through the whole network, so what remains of its growth is mostly run-to-run noise
+# (compare the two costs per extra class). Each of Grad-CAM's backward passes is short
+# here, since it only runs through the pooling and the linear layer back to the last
+# features: one extra class costs only a small share of the 1-class time (the last
+# column). So a few classes more can vanish in the noise of a single run, and it takes
+# medians over rounds and a wide range of class counts to see the growth. At an earlier
+# target layer each backward pass would run through more of the network, and cost more.
 #
 # ## Where CAM cannot go
 #
@@ -304,11 +325,11 @@ for method in ("CAM", "Grad-CAM"):
 # `camlib.CAM` checks this and says so:
 
 # %%
-vgg = torchvision.models.vgg11(weights=None)  # random weights: the architecture is what matters here
+vgg = torchvision.models.vgg11(weights=None)  # random weights: the architecture matters
 try:
     camlib.CAM(vgg)
 except ValueError as err:
-    print("ValueError:", err)
+    print(textwrap.fill(f"ValueError: {err}", 88))
 
 # %% [markdown]
 # The same goes for the book's `FlattenNet` (chapter 2): the same trunk as the GAPNet,
@@ -324,8 +345,9 @@ try:
     with camlib.CAM(flatnet) as cam:
         cam(xb)
 except ValueError as err:
-    print("ValueError:", err)
-gap_pred, flat_pred = camlib.predict(gapnet, test_images), camlib.predict(flatnet, test_images)
+    print(textwrap.fill(f"ValueError: {err}", 88))
+gap_pred = camlib.predict(gapnet, test_images)
+flat_pred = camlib.predict(flatnet, test_images)
 for name, pred in [("GAPNet", gap_pred), ("FlattenNet", flat_pred)]:
     print(f"{name:10s} test accuracy: {(pred == test_labels).float().mean():.3f}")
 
@@ -340,8 +362,10 @@ for name, pred in [("GAPNet", gap_pred), ("FlattenNet", flat_pred)]:
 grad, _ = feature_gradient(flatnet, xb, disk)
 template = flatnet.fc.weight[disk].detach().view(grad.shape[1:])  # [64, 16, 16]
 print("gradient:", tuple(grad.shape))
-print("same at all positions:", torch.allclose(grad, grad[:, :, :1, :1].expand_as(grad)))
-print("equals the position's weight w[disk, k, x, y]:", torch.allclose(grad, template.expand_as(grad)))
+corner = grad[:, :, :1, :1].expand_as(grad)
+print("same at all positions:", torch.allclose(grad, corner))
+print("equals the position's weight w[disk, k, x, y]:",
+      torch.allclose(grad, template.expand_as(grad)))
 
 # %% [markdown]
 # Grad-CAM averages those per-position weights into one $\alpha^c_k$ per channel, and
@@ -357,37 +381,48 @@ print("equals the position's weight w[disk, k, x, y]:", torch.allclose(grad, tem
 
 # %%
 def share_in_box(maps, boxes, size=64):
-    """Share of each ReLU'd map [N, h, w], upsampled to size x size, inside its box (x0, y0, x1, y1)."""
+    """Share of each ReLU'd map [N, h, w], upsampled to size x size, inside its box."""
     up = camlib.upsample(maps, size).clamp(min=0)
     inside = torch.zeros_like(up)
     for i, (x0, y0, x1, y1) in enumerate(boxes.tolist()):
         inside[i, y0:y1, x0:x1] = 1
-    return ((up * inside).sum(dim=(1, 2)) / up.sum(dim=(1, 2)).clamp(min=1e-12)).cpu()
+    total = up.sum(dim=(1, 2)).clamp(min=1e-12)
+    return ((up * inside).sum(dim=(1, 2)) / total).cpu()
 
 
 cam_gap, gradcam_flat = [], []
 for start in range(0, len(test_images), 250):
-    xs, ys = test_images[start:start + 250].to(device), test_labels[start:start + 250].to(device)
+    xs = test_images[start:start + 250].to(device)
+    ys = test_labels[start:start + 250].to(device)
     with camlib.CAM(gapnet) as cam:
         cam_gap.append(cam(xs, class_idx=ys).maps[:, 0])
-    gradcam_flat.append(camlib.gradcam(flatnet, xs, class_idx=ys, target_layer=flatnet.features).maps[:, 0])
+    grad_maps = camlib.gradcam(flatnet, xs, class_idx=ys, target_layer=flatnet.features)
+    gradcam_flat.append(grad_maps.maps[:, 0])
 cam_gap, gradcam_flat = torch.cat(cam_gap), torch.cat(gradcam_flat)
-share_cam, share_grad = share_in_box(cam_gap, test_boxes), share_in_box(gradcam_flat, test_boxes)
+share_cam = share_in_box(cam_gap, test_boxes)
+share_grad = share_in_box(gradcam_flat, test_boxes)
 
-area = ((test_boxes[:, 2] - test_boxes[:, 0]) * (test_boxes[:, 3] - test_boxes[:, 1])).float() / 64**2
+sides = test_boxes[:, 2:] - test_boxes[:, :2]
+area = (sides[:, 0] * sides[:, 1]).float() / 64**2
 print(f"box's share of the image (a flat map's score): {area.mean():.3f}")
-print(f"GAPNet CAM:           mean share in box {share_cam.mean():.3f}, "
-      f"maps with less than 0.2 in the box: {(share_cam < 0.2).float().mean():.1%}")
-print(f"FlattenNet Grad-CAM:  mean share in box {share_grad.mean():.3f}, "
-      f"maps with less than 0.2 in the box: {(share_grad < 0.2).float().mean():.1%}")
-print(f"Grad-CAM's share at least CAM's: {int((share_grad >= share_cam).sum())} of {len(share_cam)} images")
+
+# %% tags=["hide-input"]
+pd.DataFrame({
+    "mean share in box": [share_cam.mean().item(), share_grad.mean().item()],
+    "maps with < 0.2 in box (%)": [100 * (share_cam < 0.2).float().mean().item(),
+                                   100 * (share_grad < 0.2).float().mean().item()],
+}, index=["GAPNet, CAM", "FlattenNet, Grad-CAM"]).round(3)
+
+# %%
+print(f"Grad-CAM's share at least CAM's: {int((share_grad >= share_cam).sum())} "
+      f"of {len(share_cam)} images")
 
 # %% [markdown]
 # Here are both on the first six test images, each for its true class: the GAPNet's CAM
 # (middle row) and the FlattenNet's Grad-CAM (bottom row), titled with their share in
 # the box. The green box is the true object.
 
-# %% mystnb={"image": {"alt": "Six synthetic test images with green true boxes in the top row; below each, the GAPNet's class activation map and, in the bottom row, the FlattenNet's Grad-CAM map for the true class, laid over the image as heat maps and titled with the share of the map inside the box"}}
+# %% tags=["hide-input"] mystnb={"image": {"alt": "Six synthetic test images with green true boxes in the top row; below each, the GAPNet's class activation map and, in the bottom row, the FlattenNet's Grad-CAM map for the true class, laid over the image as heat maps and titled with the share of the map inside the box"}}
 n_show = 6
 fig, axes = plt.subplots(3, n_show, figsize=(2.1 * n_show, 7.3))
 for j in range(n_show):
@@ -410,31 +445,55 @@ plt.show()
 # %% [markdown]
 # For many images the FlattenNet's Grad-CAM is as tight on the object as CAM, or tighter
 # (the count on the last line above). But it misses more often, and the misses are not
-# random. Split by class:
+# random. Is Grad-CAM's averaging to blame? The comparison so far cannot say: it sets CAM
+# on one network beside Grad-CAM on another, and the FlattenNet may simply find its
+# evidence elsewhere. The same network's **exact** map separates the two. Its head is
+# linear in the features, so its logit is
+# $y_c = \sum_{x,y} \sum_k \frac{\partial y_c}{\partial f_k(x,y)} f_k(x,y) + b_c$: each
+# position's exact contribution is the gradient times the features, summed over the
+# channels, with no averaging. `feature_gradient` gives the gradient for one class at a
+# time, so we take the images of each class in turn, and check that each exact map sums
+# to the logit minus the bias.
 
 # %%
-print(f"{'':>9s}  {'share in box':^37s}  {'FlattenNet':>10s}")
-print(f"{'class':>9s}  {'CAM (GAPNet)':>12s}  {'Grad-CAM (FlattenNet)':>22s}  {'accuracy':>10s}")
-for c, name in enumerate(camlib.CLASSES):
-    sel = test_labels == c
-    print(f"{name:>9s}  {share_cam[sel].mean():12.3f}  {share_grad[sel].mean():22.3f}  "
-          f"{(flat_pred[sel] == c).float().mean():10.3f}")
-per_class = torch.stack([share_grad[test_labels == c].mean() for c in range(len(camlib.CLASSES))])
-print("Grad-CAM's worst class:", camlib.CLASSES[per_class.argmin()])
+exact_flat = torch.zeros(len(test_images), 16, 16)
+for c in range(len(camlib.CLASSES)):
+    sel = (test_labels == c).nonzero().flatten()
+    grad, feats = feature_gradient(flatnet, test_images[sel].to(device), c)
+    exact_flat[sel] = (grad * feats).sum(dim=1).detach().cpu()  # [n, 16, 16]
+with torch.no_grad():
+    flat_logits = flatnet(test_images.to(device)).cpu()
+true_logit = flat_logits.gather(1, test_labels[:, None])
+total = exact_flat.sum(dim=(1, 2)) + flatnet.fc.bias[test_labels].detach().cpu()
+print("sum of the exact map + bias == logit:",
+      torch.allclose(total, true_logit[:, 0], atol=1e-3))
+share_exact = share_in_box(exact_flat, test_boxes)
 
 # %% [markdown]
-# For one class the FlattenNet's Grad-CAM lands mostly *off* the object, although the
-# network recognizes most images of that class (last column). Its head weighs every channel differently at
-# every position, and Grad-CAM replaces those position-dependent weights by their
-# average: when the network's evidence for a class depends on *where* a channel fires,
-# the average can point to the wrong place. On a GAP network there is nothing to average
-# away, which is why CAM and Grad-CAM agree there exactly.
+# The share in the box per class, for the three maps, beside the FlattenNet's accuracy:
+
+# %% tags=["hide-input"]
+def per_class(values):
+    return [values[test_labels == c].float().mean().item() for c in range(5)]
+
+
+pd.DataFrame({
+    "CAM (GAPNet)": per_class(share_cam),
+    "Grad-CAM (FlattenNet)": per_class(share_grad),
+    "exact map (FlattenNet)": per_class(share_exact),
+    "FlattenNet accuracy": per_class(flat_pred == test_labels),
+}, index=pd.Index(camlib.CLASSES, name="true class")).round(3)
 
 # %% [markdown]
-# On a GAP network, Grad-CAM brings nothing new: the same map, divided by $HW$, at the
-# price of a backward pass per class. Its value is everywhere else: flatten heads, several
-# linear layers, or an earlier layer of any network, where there is no classifier weight
-# per channel to read and the gradient stands in for it.
+# For one class, triangle, the FlattenNet's Grad-CAM lands mostly *off* the object,
+# although the network recognizes most images of that class (last column). But the
+# network's exact map does too: for triangles the FlattenNet's own evidence lies mostly
+# outside the box, whatever we use to read it. Grad-CAM's average of the
+# position-dependent weights moves each class's share by up to about a tenth, up or
+# down; it does not create the triangle failure. A flatten head is free to find its
+# evidence for a class anywhere it correlates with the class in the training data, and
+# for triangles this one did. On a GAP network the question does not arise: CAM *is* the
+# exact map there, and Grad-CAM equals it up to $HW$.
 
 # %% [markdown]
 # ## Summary
@@ -448,8 +507,10 @@ print("Grad-CAM's worst class:", camlib.CLASSES[per_class.argmin()])
 # per class, and its time grows with the classes. In exchange Grad-CAM works where CAM
 # is not defined: VGG's three linear layers, the FlattenNet's flatten head, any layer.
 # There its channel weights are an average of position-dependent gradients, a useful
-# picture rather than an exact decomposition of the score, and for one class of the
-# FlattenNet it points mostly off the object.
+# picture rather than an exact decomposition of the score. On the FlattenNet, Grad-CAM
+# and the exact map agree on where each class's evidence lies, give or take a tenth of
+# the share in the box; for triangles both point mostly off the object, because that is
+# where this network found its evidence.
 #
 # ## Questionnaire
 #
@@ -466,54 +527,52 @@ print("Grad-CAM's worst class:", camlib.CLASSES[per_class.argmin()])
 #    does Grad-CAM's averaging throw away?
 # 8. What does the "share in the box" measure, and what score would a map that ignored
 #    the image get?
+# 9. Why does comparing CAM on the GAPNet with Grad-CAM on the FlattenNet not show what
+#    Grad-CAM's averaging costs? Which map does show it, and what did it show for
+#    triangles?
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Grad-CAM's channel weights.** Write `gradcam_weights(model, layer, x, class_idx)`
-#    that returns $\alpha$ `[B, C]`: the mean over positions of
-#    $\partial\,\text{logit}_{c} / \partial f$, where $f$ is the output of `layer` during
-#    `model(x)` and `c = class_idx` (an int, the same class for every image). Remove your
-#    hook before returning, and use `torch.autograd.grad` rather than `.backward()`, which
-#    would leave gradients in the parameters' `.grad`. The check uses networks with and
-#    without global average pooling, and inner layers as well as the last one.
+# 1. **Grad-CAM, one class per image.** `camlib.gradcam` and `feature_gradient` above ask
+#    for one class at a time. Write `gradcam_maps(model, layer, x, class_idx)` where
+#    `class_idx` is a `[B]` tensor with one class per image, and return the Grad-CAM maps
+#    `[B, h, w]` after the paper's ReLU, from one forward and one backward pass: $f$ is
+#    the output of `layer` during `model(x)`, $\alpha$ the mean over positions of the
+#    gradient of each image's own class score. Leave no hook on the model, and use
+#    `torch.autograd.grad` rather than `.backward()`, which would leave gradients in the
+#    parameters' `.grad`. The check uses networks with and without global average
+#    pooling, and inner layers as well as the last one.
 
-# %% tags=["solution", "hide-input"]
-def gradcam_weights(model, layer, x, class_idx):
+# %% tags=["solution", "hide-input"] mystnb={"code_prompt_show": "Show the reference solution"}
+def gradcam_maps(model, layer, x, class_idx):
     kept = {}
-    handle = layer.register_forward_hook(lambda module, inputs, output: kept.update(f=output))
+    handle = layer.register_forward_hook(lambda mod, inp, out: kept.update(f=out))
     try:
         with torch.enable_grad():
-            x = x.detach().requires_grad_(True)  # so that a graph exists even if the weights are frozen
-            logits = model(x)
-            (grad,) = torch.autograd.grad(logits[:, class_idx].sum(), kept["f"])
+            x = x.detach().requires_grad_(True)  # a graph even if weights are frozen
+            scores = model(x).gather(1, class_idx[:, None]).sum()  # each image's class
+            (grad,) = torch.autograd.grad(scores, kept["f"])
     finally:
         handle.remove()
-    return grad.mean(dim=(2, 3))
+    alpha = grad.mean(dim=(2, 3), keepdim=True)  # [B, C, 1, 1]
+    return (alpha * kept["f"]).sum(dim=1).relu().detach()
 
 
 # %%
-from cambook.exercises import check_gradcam_weights
+from cambook.exercises import check_gradcam_maps
 
-check_gradcam_weights(gradcam_weights)
-
-# %% [markdown]
-# 2. **What Grad-CAM leaves out.** For the FlattenNet, the exact contribution of each
-#    position to the score is $\sum_k w^c_{k,x,y} f_k(x,y)$ (with `template` from above).
-#    Compute this map for a few test images of Grad-CAM's worst class, check that its sum
-#    plus the bias is the logit, and compare it with the Grad-CAM map. Where do they differ?
-# 3. **Grad-CAM deeper inside.** CAM only reads the last feature maps; Grad-CAM can use any
-#    layer. Compute `camlib.gradcam` for "palace" with `target_layer=model.features[11]`
-#    (14 x 14 maps) and with `model.features[5]` (28 x 28), and show them over the photo
-#    next to the 7 x 7 map. What do you gain in resolution, and what do you lose?
+check_gradcam_maps(gradcam_maps)
 
 # %% [markdown]
-# 4. **The FlattenNet's exact map.** Write `flatten_map(features, weight, class_idx)`:
-#    `features` `[B, C, h, w]` (the trunk's output), `weight` the flatten head's `[N, C*h*w]`,
-#    `class_idx` `[B]`; return each position's exact contribution to the class's logit,
-#    `[B, h, w]`, so that its sum plus the bias is the logit. Use it for exercise 2.
+# 2. **The FlattenNet's exact map, from its weights.** The chapter got the exact map
+#    through gradients. Write `flatten_map(features, weight, class_idx)` from the weight
+#    matrix instead: `features` `[B, C, h, w]` (the trunk's output), `weight` the flatten
+#    head's `[N, C*h*w]`, `class_idx` `[B]`; return each position's exact contribution to
+#    the class's logit, `[B, h, w]`, so that its sum plus the bias is the logit. In which
+#    order does `nn.Flatten` lay out channels and positions?
 
-# %% tags=["solution", "hide-input"]
+# %% tags=["solution", "hide-input"] mystnb={"code_prompt_show": "Show the reference solution"}
 def flatten_map(features, weight, class_idx):
     template = weight[class_idx].view(features.shape)  # nn.Flatten's order: [C, h, w]
     return (template * features).sum(dim=1)
@@ -523,3 +582,19 @@ def flatten_map(features, weight, class_idx):
 from cambook.exercises import check_flatten_map
 
 check_flatten_map(flatten_map)
+
+# %% [markdown]
+# 3. **Grad-CAM deeper inside.** CAM only reads the last feature maps; Grad-CAM can use any
+#    layer. Compute `camlib.gradcam` for "palace" with `target_layer=model.features[11]`
+#    (14 x 14 maps) and with `model.features[5]` (28 x 28), and show them over the photo
+#    next to the 7 x 7 map. What do you gain in resolution, and what do you lose?
+
+# %% tags=["answer", "hide-cell"] mystnb={"code_prompt_show": "Show a possible answer", "image": {"alt": "The pagoda photo with the Grad-CAM map of palace at three layers: the last 7 by 7 feature map, a 14 by 14 and a 28 by 28 map from earlier layers"}}
+layers = {"last, 7 x 7": model.features, "features[11]": model.features[11],
+          "features[5]": model.features[5]}
+deeper = {name: camlib.gradcam(model, x, class_idx=palace, target_layer=layer,
+                               relu=True).maps[0, 0].cpu()
+          for name, layer in layers.items()}
+fig = camlib.show_cams(photo, list(deeper.values()),
+                       [f"{n} ({tuple(m.shape)})" for n, m in deeper.items()])
+plt.show()
