@@ -13,7 +13,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
 
-.PHONY: install book test lint unit nbval site sync notebooks assignments grade bench clean
+.PHONY: install book test lint unit nbval site sync notebooks lab assignments grade bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -61,11 +61,12 @@ nbval: $(STAMP)
 
 # The rendered site in headless Chromium (tests/site); needs `apt-get install chromium` (.ci/run does it).
 # In `make test` nbval has just re-executed every chapter and matched the stored outputs, so the
-# site is built from those stored outputs instead of executing every chapter a second time.
+# site renders the chapters from those stored outputs instead of executing them a second time;
+# the pages that are MyST notebooks (the front page's figure, the appendix's tables) still run.
 site: $(STAMP)
 	@if command -v chromium >/dev/null 2>&1; then \
-		sed 's/^\(  execute_notebooks:\) force/\1 "off"/' _config.yml > .site-config.yml && \
-		grep -q 'execute_notebooks: "off"' .site-config.yml && \
+		sed 's|^  execute_notebooks: force.*|&\n  exclude_patterns: ["book/chapters/*"]|' _config.yml > .site-config.yml && \
+		grep -q 'exclude_patterns: \["book/chapters/\*"\]' .site-config.yml && \
 		$(MAKE) book BOOK_CONFIG=.site-config.yml && $(PY) -m pytest tests/site -q -p no:cacheprovider; \
 	else \
 		echo "site: Debian's chromium is not installed; skipping the browser checks (apt-get install chromium)"; \
@@ -82,6 +83,11 @@ sync: $(STAMP)
 # Re-execute every chapter in a fresh kernel and store its outputs (what nbval compares against).
 notebooks: sync
 	$(PY) tools/execute_notebooks.py $(CHAPTERS)
+
+# Read and run the chapters in JupyterLab (installed into .venv on first use; serves on localhost only).
+lab: $(STAMP)
+	@test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install --quiet "jupyterlab>=4,<5"
+	$(VENV)/bin/jupyter-lab --ServerApp.ip=127.0.0.1 $$([ "$$(id -u)" = 0 ] && echo --allow-root) book/chapters
 
 # Classroom: the student edition (generated from the chapters) and the grader, which runs each
 # notebook in a bubblewrap sandbox (apt-get install bubblewrap); see book/instructor_guide.md.

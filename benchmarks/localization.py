@@ -22,8 +22,9 @@ from torch import Tensor
 
 import camlib
 
-THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
-FRACTIONS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+# The grids of chapters 5 and 6, so that the appendix and the chapters choose from the same values.
+THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 17))  # 0.05, 0.10, ..., 0.80 of the map's maximum
+FRACTIONS = tuple(round(0.2 + 0.05 * k, 2) for k in range(17))  # 0.20, 0.25, ..., 1.00 of each side
 
 
 def gradcam_boxes(model, images: Tensor, thresholds, batch_size: int = 256) -> dict[float, list]:

@@ -289,8 +289,8 @@ def localization_md(r: dict) -> str:
             for t in loc["thresholds"]]
     per_thr = table(["threshold (fraction of the map's max)"]
                     + [LOC_LABELS[k] for k in ("cam_pred", "cam_true", "gradcam_pred")], rows)
-    centre = table(["centred box, fraction of each side"] + [str(f) for f in loc["fractions"]],
-                   [["accuracy"] + [f"{100 * test['centre'][str(f)]:.1f}%" for f in loc["fractions"]]])
+    centre = table(["centred box, fraction of each side", "accuracy"],
+                   [[f, f"{100 * test['centre'][str(f)]:.1f}%"] for f in loc["fractions"]])
     chosen = loc["chosen_on_valid"]
     rows = [[LOC_LABELS[k], "-" if c["param"] is None else c["param"], f"{100 * c['valid']:.1f}%",
              f"{100 * c['test']:.1f}%"]

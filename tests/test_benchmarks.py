@@ -102,3 +102,21 @@ def test_run_writes_the_device_file():
     assert run.parse_args([]).out.endswith("latest.json")
     assert run.parse_args(["--device", "cuda"]).out.endswith("latest-cuda.json")
     assert run.parse_args(["--out", "x.json"]).out == "x.json"
+
+
+def test_the_appendix_scans_the_chapters_grids():
+    """One threshold grid and one grid of centred boxes for chapters 5 and 6 and the appendix."""
+    import re
+    from pathlib import Path
+
+    import numpy as np
+
+    from benchmarks.localization import FRACTIONS, THRESHOLDS
+
+    src = Path(__file__).resolve().parents[1] / "book" / "src"
+    scoring = (src / "06_scoring.py").read_text()
+    assert "thresholds = [round(t, 2) for t in np.arange(0.05, 0.81, 0.05)]" in scoring
+    assert list(THRESHOLDS) == [round(t, 2) for t in np.arange(0.05, 0.81, 0.05)]
+    for chapter in ("05_map_to_box.py", "06_scoring.py"):
+        assert re.search(r"np\.round\(np\.arange\(0\.2, 1\.01, 0\.05\), 2\)", (src / chapter).read_text())
+    assert list(FRACTIONS) == np.round(np.arange(0.2, 1.01, 0.05), 2).tolist()
