@@ -229,3 +229,19 @@ def test_numbers_in_the_prose_come_from_the_outputs(path):
     assert not missing, (f"{path.name} states {missing} in its text, but no output prints them: print them, "
                          "or say where they come from in NOT_FROM_OUTPUTS")
     assert set(known) <= stated, "NOT_FROM_OUTPUTS lists a number the text no longer states"
+
+
+def _code_lines(source: str) -> list[str]:
+    return [line.strip() for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_no_exercise_answer_retypes_six_lines_of_its_chapter(chapter):
+    """A reference solution or possible answer asks for something new: it shares no run of six lines
+    with another code cell of its chapter (the rule `duplicates` applies to the repository)."""
+    answers = [c for c in code_cells(chapter) if {"solution", "answer"} & set(c.metadata.get("tags", []))]
+    others = [_code_lines(c.source) for c in code_cells(chapter) if c not in answers]
+    runs = {tuple(lines[i:i + 6]) for lines in others for i in range(len(lines) - 5)}
+    for cell in answers:
+        lines = _code_lines(cell.source)
+        shared = [lines[i:i + 6] for i in range(len(lines) - 5) if tuple(lines[i:i + 6]) in runs]
+        assert not shared, f"an exercise's answer retypes the chapter's own code: {shared[0]}"

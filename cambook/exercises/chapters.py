@@ -225,6 +225,15 @@ def box_cases(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
+def box_slips(name: str, box: tuple, ref: tuple) -> None:
+    """Name the two slips any box rule can make: inclusive ends, and x and y swapped."""
+    if box == (ref[0], ref[1], ref[2] - 1, ref[3] - 1):
+        raise CheckFailed(f"{name}: you returned {box}, expected {ref}. Off by one: x1 and y1 are exclusive "
+                          "(one past the last pixel), like Python slices.")
+    if box == (ref[1], ref[0], ref[3], ref[2]):
+        raise CheckFailed(f"{name}: x and y are swapped. Rows are y (axis 0), columns are x (axis 1).")
+
+
 def box_judge(case: Case, out: Any) -> None:
     cam, thr = case.args
     try:
@@ -237,11 +246,7 @@ def box_judge(case: Case, out: Any) -> None:
     if box == ref:
         return
     name = case.label
-    if box == (ref[0], ref[1], ref[2] - 1, ref[3] - 1):
-        raise CheckFailed(f"{name}: you returned {box}, expected {ref}. Off by one: x1 and y1 are exclusive "
-                          "(one past the last pixel), like Python slices.")
-    if box == (ref[1], ref[0], ref[3], ref[2]):
-        raise CheckFailed(f"{name}: x and y are swapped. Rows are y (axis 0), columns are x (axis 1).")
+    box_slips(name, box, ref)
     raise CheckFailed(f"{name} (shape {cam.shape}, threshold {thr}): you returned {box}, expected {ref}. "
                       "Keep pixels >= threshold * max (negative values count as zero), take the largest connected "
                       "component (8-connected; on a tie, the one holding the maximum), and box it.")

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from camlib.localize import cam_to_box
 
-from .chapters import _cam_reference
+from .chapters import _cam_reference, box_slips
 from .core import Case, CheckFailed, Layer, Net, _close, _expect_tensor, _seed, _t, _type_name
 
 EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
@@ -418,11 +418,7 @@ def mass_box_judge(case: Case, out: Any) -> None:
     if box == ref:
         return
     name = case.label
-    if box == (ref[0], ref[1], ref[2] - 1, ref[3] - 1):
-        raise CheckFailed(f"{name}: you returned {box}, expected {ref}. Off by one: x1 and y1 are exclusive "
-                          "(one past the last pixel), like Python slices.")
-    if box == (ref[1], ref[0], ref[3], ref[2]):
-        raise CheckFailed(f"{name}: x and y are swapped. Rows are y (axis 0), columns are x (axis 1).")
+    box_slips(name, box, ref)
     area = cam_to_box(cam, thr)
     if box == area and area != ref:
         raise CheckFailed(f"{name}: you kept the largest component by area (the paper's rule); this exercise "
