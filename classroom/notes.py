@@ -88,10 +88,11 @@ NOTES: dict[str, Notes] = {
         15, "keep the correctly classified images, compute each one's gap between its two largest softmax "
             "probabilities, and return the k smallest gaps' indices, smallest first.",
         ("misclassified images included", "the wrong order", "gaps of logits instead of probabilities")),
-    "check_flatten_map": Notes(
-        20, "view the class's row of the flatten head's weight as [C, h, w] (the order nn.Flatten uses) and sum "
-            "weight times features over the channels.",
-        ("weights reshaped in the wrong order", "the map divided by h x w")),
+    "check_flatten_maps": Notes(
+        20, "view the flatten head's weight as [N, C, h, w] (nn.Flatten's order: channel first), multiply each "
+            "class's template with each image's features and sum over the channels, for every class at once.",
+        ("weights reshaped in the wrong order", "the map divided by h x w",
+         "one map per image instead of one per class")),
     # Exercises that vary what a chapter shows (cambook/exercises/variations.py):
     "check_class_rank": Notes(
         10, "for each image, count the classes whose logit is strictly larger than the given class's logit and "

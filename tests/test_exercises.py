@@ -242,8 +242,9 @@ def near_misses(logits, labels, k):
     return right[gap[right].argsort(stable=True)][:k]
 
 
-def flatten_map(features, weight, class_idx):
-    return (weight[class_idx].view(features.shape) * features).sum(dim=1)
+def flatten_maps(features, weight):
+    b, c, h, w = features.shape
+    return torch.einsum("nchw,bchw->bnhw", weight.view(-1, c, h, w), features)
 
 
 NEW = [
@@ -259,8 +260,11 @@ NEW = [
     (ex.check_loc_correct, lambda c, bx, y, t, k: loc_correct(c, bx, y, t, c.shape[1]), ["only the first k"]),
     (ex.check_near_misses, near_misses, []),
     (ex.check_near_misses, lambda lg, y, k: near_misses(lg, y, k).flip(0), ["wrong order"]),
-    (ex.check_flatten_map, flatten_map, []),
-    (ex.check_flatten_map, lambda f, w, c: flatten_map(f, w, c) / (f.shape[2] * f.shape[3]), ["do not divide"]),
+    (ex.check_flatten_maps, flatten_maps, []),
+    (ex.check_flatten_maps, lambda f, w: flatten_maps(f, w) / (f.shape[2] * f.shape[3]), ["do not divide"]),
+    (ex.check_flatten_maps, lambda f, w: flatten_maps(f, w)[:, 0], ["one map per image"]),
+    (ex.check_flatten_maps, lambda f, w: torch.einsum("nhwc,bchw->bnhw", w.view(len(w), *f.shape[2:], f.shape[1]),
+                                                       f), ["wrong order"]),
 ]
 
 

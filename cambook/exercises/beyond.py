@@ -212,25 +212,24 @@ def near_misses_judge(case: Case, out: Any) -> None:
                       "the two largest probabilities (softmax first: logits' gaps rank differently).")
 
 
-def flatten_map_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for b, c, h, w, n in [(2, 4, 4, 4, 3), (1, 6, 2, 5, 5), (3, 3, 3, 3, 3)]:
-        idx = torch.from_numpy(rng.integers(0, n, b)).long()
-        cases.append(Case(f"B={b}, C={c}, h={h}, w={w}, N={n}",
-                          (_t(rng, b, c, h, w).relu(), _t(rng, n, c * h * w), idx)))
-    return cases
+def flatten_maps_cases(rng: np.random.Generator) -> list[Case]:
+    return [Case(f"B={b}, C={c}, h={h}, w={w}, N={n}", (_t(rng, b, c, h, w).relu(), _t(rng, n, c * h * w)))
+            for b, c, h, w, n in [(2, 4, 4, 4, 3), (1, 6, 2, 5, 5), (3, 3, 3, 3, 3), (2, 5, 3, 4, 7)]]
 
 
-def flatten_map_judge(case: Case, out: Any) -> None:
-    f, wt, idx = case.args
-    b, c, h, w = f.shape
-    out = _expect_tensor(out, (b, h, w), f"{case.label}: maps")
-    ref = (wt[idx].view(b, c, h, w) * f).sum(1)
+def flatten_maps_judge(case: Case, out: Any) -> None:
+    f, wt = case.args
+    (b, c, h, w), n = f.shape, wt.shape[0]
+    if isinstance(out, torch.Tensor) and tuple(out.shape) == (b, h, w):
+        raise CheckFailed(f"{case.label}: you returned one map per image, {tuple(out.shape)}; return the map of "
+                          f"every class, [B, N, h, w] = {(b, n, h, w)}.")
+    out = _expect_tensor(out, (b, n, h, w), f"{case.label}: maps")
+    ref = torch.einsum("nchw,bchw->bnhw", wt.view(n, c, h, w), f)
     if _close(out, ref):
         return
-    if _close(out, (wt[idx].view(b, h, w, c).permute(0, 3, 1, 2) * f).sum(1)):
+    if _close(out, torch.einsum("nhwc,bchw->bnhw", wt.view(n, h, w, c), f)):
         raise CheckFailed("the weights are reshaped in the wrong order: nn.Flatten lays out [C, h, w], channel first.")
     if _close(out, ref / (h * w)):
         raise CheckFailed("do not divide by h*w: the flatten head sums over positions, its map sums to the logit.")
     raise CheckFailed(f"{case.label}: maps differ from sum_k w[c, k, y, x] * f[k, y, x] "
-                      "(weight[c] viewed as [C, h, w]).")
+                      "(each row of weight viewed as [C, h, w]).")

@@ -92,10 +92,10 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
              "``fn(logits [N, C], labels [N], k) -> idx [<= k]``: the correctly classified images "
              "with the smallest gap between their two largest probabilities, smallest gap first.",
              beyond.near_misses_cases, beyond.near_misses_judge),
-    Exercise("check_flatten_map",
-             "``fn(features [B, C, h, w], weight [N, C*h*w], class_idx [B]) -> maps [B, h, w]``: each"
-             " position's exact contribution to a flatten head's logit.",
-             beyond.flatten_map_cases, beyond.flatten_map_judge),
+    Exercise("check_flatten_maps",
+             "``fn(features [B, C, h, w], weight [N, C*h*w]) -> maps [B, N, h, w]``: each position's exact"
+             " contribution to each class's logit, for a flatten head.",
+             beyond.flatten_maps_cases, beyond.flatten_maps_judge),
     # Exercises that vary what a chapter shows (cambook/exercises/variations.py):
     Exercise("check_class_rank",
              "``fn(logits [B, N], class_idx [B]) -> ranks [B]``: the rank of each image's given class in its "
