@@ -320,8 +320,14 @@ def book_md(r: dict) -> str:
     else:  # the saved runs of earlier versions, which trained the GAPNet into a cache
         before = (f"trained GAPNet already in camlib's cache (getting it took {b['gapnet_seconds']:.1f} s before the "
                   f"chapters ran; on a fresh machine, training it once takes about 40 s more)")
+    own = ""
+    if b.get("date"):  # timed on its own by `run.py --book-only`, after the rest of the run
+        m = b["machine"]
+        own = (f" Timed on its own with `benchmarks/run.py --book-only` on {b['date']} UTC (commit "
+               f"{m.get('commit') or 'unknown'}, {m.get('logical_cpus', '?')}-core {m.get('cpu', 'CPU')}), after the "
+               f"rest of this page: the chapters change more often than camlib.")
     return (f"Wall time to execute each chapter in a fresh kernel (nbclient, kernel start included), with the book's "
-            f"{before}.\n\n"
+            f"{before}.{own}\n\n"
             + table(["chapter", "seconds", "status"], rows))
 
 

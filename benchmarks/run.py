@@ -81,6 +81,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-agreement", action="store_true")
     p.add_argument("--skip-localization", action="store_true")
     p.add_argument("--skip-book", action="store_true", help="do not execute the chapters (the slowest part)")
+    p.add_argument("--book-only", action="store_true",
+                   help="execute the chapters only, and replace the 'book' part of the results file (--out) with "
+                        "this run's, which records its own date, commit and machine (the chapters change more often "
+                        "than camlib)")
     p.add_argument("--out", help="results file (default benchmarks/results/latest.json on the CPU, "
                                  "latest-cuda.json with --device cuda: the book's appendix shows both)")
     args = p.parse_args(argv)
@@ -94,8 +98,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def update_book(args) -> dict:
+    """``--book-only``: time the chapters and put them into the saved results as their own dated part."""
+    from benchmarks import book_time
+
+    out = Path(args.out)
+    if not out.is_file():
+        raise SystemExit(f"--book-only updates {out}, which does not exist: run benchmarks/run.py first")
+    results = json.loads(out.read_text())
+    started = time.perf_counter()
+    book = book_time.run_book(log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    book.update(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+                machine=machine_info(torch.device("cpu")), seconds=time.perf_counter() - started)
+    results["book"] = book
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(report.book_md(results))
+    print(f"\nupdated the book part of {out} ({book['seconds']:.0f} s)")
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    if args.book_only:
+        return update_book(args)
     from benchmarks import book_time, localization, speed  # after sys.path is set
 
     warm_malloc = speed.keep_freed_memory()  # before the measurements: every method runs on reused memory

@@ -120,3 +120,14 @@ def test_the_appendix_scans_the_chapters_grids():
     for chapter in ("05_map_to_box.py", "06_scoring.py"):
         assert re.search(r"np\.round\(np\.arange\(0\.2, 1\.01, 0\.05\), 2\)", (src / chapter).read_text())
     assert list(FRACTIONS) == np.round(np.arange(0.2, 1.01, 0.05), 2).tolist()
+
+
+def test_a_book_part_timed_on_its_own_says_when_and_where():
+    from benchmarks import report
+
+    book = {"chapters": [{"chapter": "01_what_is_cam", "seconds": 9.5, "ok": True}], "total_s": 9.5,
+            "gapnet_seconds": 0.02, "models": "shipped", "date": "2026-12-02 03:10",
+            "machine": {"commit": "abc123", "logical_cpus": 2, "cpu": "AMD EPYC"}}
+    text = report.book_md({"book": book})
+    assert "--book-only" in text and "2026-12-02 03:10" in text and "abc123" in text
+    assert "--book-only" not in report.book_md({"book": {k: v for k, v in book.items() if k not in ("date",)}})

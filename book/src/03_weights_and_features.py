@@ -251,7 +251,9 @@ for name, other in others.items():
 #
 # $$y_c = \sum_k w^c_k \, \underbrace{\frac{1}{HW}\sum_{x,y} f_k(x,y)}_{\text{global average pooling}} + b_c .$$
 #
-# Both sums are finite, so we may swap them:
+# The weight $w^c_k$ does not depend on the position $(x, y)$: GAP gives each channel one
+# weight, shared by every position. So it can move inside the sum over positions, and the
+# two finite sums can be swapped:
 #
 # $$y_c = \frac{1}{HW}\sum_{x,y} \underbrace{\sum_k w^c_k \, f_k(x,y)}_{M_c(x,y)} + b_c
 #       = \operatorname{mean}_{x,y} M_c(x,y) + b_c .$$
@@ -281,10 +283,11 @@ print("identity holds for all 1000 classes:",
 # $S_c = \sum_{x,y} M_c(x,y)$: the score is the map's *sum*. PyTorch's pooling averages and
 # its `Linear` layer has a bias, so this book writes *mean plus bias*. The two are the same
 # up to constants: a network that sums instead of averaging, with weights $w^c_k / (HW)$ and
-# our bias, gives exactly our scores, and its map is ours divided by $HW$. Dropping the bias,
-# as the paper does, shifts each class's score by $b_c$ and changes no map. Neither constant
-# moves the map's peak or changes its shape, so both conventions draw the same picture.
-# Checked here:
+# no bias, gives our scores minus $b_c$, and its map is ours divided by $HW$ (with our bias
+# added back it gives exactly our scores). Dropping the bias, as the paper does, shifts each
+# class's score by $b_c$ and changes no map. Neither constant moves the map's peak or
+# changes its shape, so both conventions draw the same picture. Checked here, with the
+# summing network's weights and no bias:
 
 # %%
 h, w = all_maps.shape[-2:]

@@ -233,7 +233,7 @@ plt.show()
 
 # %% [markdown]
 # Within each photo the five maps are alike (the table's correlations): on the coffee
-# photo all five maps sit on the cup, on the cat photo all three kinds of cat sit on the
+# photo all five maps sit on the cup, on the cat photo the four kinds of cat sit on the
 # cat. Each of these photos shows one main object, and its top classes are related names
 # for it. The maps differ in strength (the shared scale shows a weak class fainter) more
 # than in place.
@@ -289,8 +289,8 @@ print(f"the six classes hold {both.probs[0].sum():.1%} of the scene's probabilit
 # the class came from (`camlib.peak_in_box`), and what share of the map's positive
 # evidence lies inside that box? Each photo's box is half the picture, so a map that
 # ignored the layout would put 50 % of its evidence in each, and a peak placed at random
-# would land in the right half half of the time: the peak test alone is weak, the share
-# and the correlations below say more.
+# would land in its own photo's half half of the time: the peak test alone is weak, the
+# share and the correlations below say more.
 
 # %%
 maps2 = camlib.upsample(both.maps[0].cpu(), scene.shape[:2])  # [6, 224, 448], raw
@@ -413,9 +413,10 @@ cambook.widgets.explorer(pretrained, photos, topk=5)
 #
 # One forward pass gives the maps of any number of classes. On the pagoda photo the top
 # class is "palace", as in the paper's Figure 4, whose photo and network are not ours;
-# "dome", the label of the paper's photo, gets little probability here. Our five maps do not split
-# the picture the way the paper's "dome" and "palace" did: they are highly correlated and
-# all peak on the tower, because the top classes are related names for the one building
+# "dome", the label of the paper's photo, gets little probability here. Our five maps do
+# not split the picture the way the paper's "dome" and "palace" did: they are mostly highly
+# correlated ("lakeside" less so) and all peak on the tower, because the top classes are
+# related names for the one building
 # and draw on the same feature maps. The other shipped photos behave alike. When a
 # picture holds two objects, a cat beside a motorcycle, the classes of each object point
 # at that object (peak in its box), the two objects' maps are negatively correlated, and
@@ -435,7 +436,8 @@ cambook.widgets.explorer(pretrained, photos, topk=5)
 #    per-map scale hide?
 # 5. What does the correlation between two maps measure? What values did the pagoda's top
 #    classes give, and why?
-# 6. What does `camlib.peak_in_box` test, and why is it a weaker test than IoU?
+# 6. What does `camlib.peak_in_box` test, and why is it a weaker test than the share of
+#    evidence inside the box?
 # 7. How does `camlib.data.composite` build a two-object scene, and why can the network
 #    read a 224 x 448 input? What size is the map?
 # 8. In the cat and motorcycle scene, how many of the six maps peak inside their own

@@ -3,7 +3,7 @@
 #
 # An accuracy tells you *how often* a classifier fails, not *why*. The CAM paper presents
 # the class activation map of a category as the discriminative image regions the network
-# uses to identify that category (its Section 2), and says in its abstract that global
+# uses to identify that category (its Section 2), and says in its CVPR abstract that global
 # average pooling builds a representation that "exposes the implicit attention of CNNs
 # on an image". Because every class has its own map, we can take a mistake and ask where
 # the evidence for the wrong answer came from. Did the network look at the object and
@@ -339,9 +339,11 @@ print(f"wrong peaks within 4 px of a miniature shape: {int(near_mini.sum())} "
 #
 # Any edit to a picture also tips some borderline images either way, whether it removes a
 # distractor or not. To know how much, we need a **control**: an edit of the same kind
-# and size that removes nothing suspect. We erase, in each image, the clutter pixels of
-# *another* test image (drawn at random; its shapes and lines, at places where this image
-# has only background), three times with three different draws.
+# that removes nothing suspect. We erase, in each image, the clutter pixels of *another*
+# test image (drawn at random; its shapes and lines, where this image has only
+# background), three times with three different draws. Where the two images' clutter or
+# objects overlap the control erases nothing, so it is a little smaller than the real
+# edit; the table gives both sizes.
 
 # %%
 def erase(images, region, sigma=3.0):
@@ -369,17 +371,22 @@ clutter = minis | lines
 suspects = {"miniature shapes": minis, "lines": lines, "all clutter": clutter}
 erased = {name: churn(region) for name, region in suspects.items()}
 controls = {name: [] for name in suspects}
+control_size = {name: [] for name in suspects}
 for seed in range(3):
     other = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     for name, region in suspects.items():
-        controls[name].append(churn(region[other] & ~objects & ~clutter))
+        elsewhere = region[other] & ~objects & ~clutter
+        controls[name].append(churn(elsewhere))
+        control_size[name].append(100 * elsewhere.float().mean().item())
 
 # %% tags=["hide-input"]
 pd.DataFrame({
     f"fixed (of {len(before)})": [len(erased[n][0]) for n in suspects],
     "new mistakes": [len(erased[n][1]) for n in suspects],
+    "pixels erased (%)": [100 * suspects[n].float().mean().item() for n in suspects],
     "control: fixed": [np.mean([len(f) for f, _ in controls[n]]) for n in suspects],
     "control: new": [np.mean([len(m) for _, m in controls[n]]) for n in suspects],
+    "control: pixels (%)": [np.mean(control_size[n]) for n in suspects],
 }, index=pd.Index(list(suspects), name="erased")).round(1)
 
 # %%
@@ -430,8 +437,8 @@ plt.show()
 # %% [markdown]
 # ## Does the winning evidence sit on the object?
 #
-# We can ask the first question of every test image at once, with the peaks computed
-# above: does the predicted class's peak lie inside the true box? For the mistakes we ask
+# We can ask whether the peak falls in the true box for every test image at once, with
+# the peaks computed above: does the predicted class's peak lie inside the true box? For the mistakes we ask
 # the same of the true class's map.
 
 # %%

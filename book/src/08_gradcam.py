@@ -17,8 +17,8 @@
 #   and check it on the pretrained network and on the book's GAPNet;
 # * count the forward and backward passes each method needs, and time them with warm-up,
 #   repeats and medians;
-# * see why CAM cannot be computed for VGG or a flatten head, and what Grad-CAM shows
-#   there, and where its gradient average can point to the wrong place.
+# * see why CAM cannot be computed for VGG or a flatten head, what Grad-CAM shows there,
+#   and how close its gradient average comes to that network's exact map.
 
 # %% tags=["colab-setup", "remove-cell"]
 # Set-up: in Colab, install camlib and its dependencies; elsewhere this does nothing.
@@ -534,12 +534,13 @@ pd.DataFrame({
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Grad-CAM, one class per image.** `camlib.gradcam` and `feature_gradient` above ask
-#    for one class at a time. Write `gradcam_maps(model, layer, x, class_idx)` where
-#    `class_idx` is a `[B]` tensor with one class per image, and return the Grad-CAM maps
-#    `[B, h, w]` after the paper's ReLU, from one forward and one backward pass: $f$ is
-#    the output of `layer` during `model(x)`, $\alpha$ the mean over positions of the
-#    gradient of each image's own class score. Leave no hook on the model, and use
+# 1. **Grad-CAM, one class per image, by hand.** `feature_gradient` above takes one class
+#    for the whole batch; `camlib.gradcam` took one class per image for us. Write what it
+#    does: `gradcam_maps(model, layer, x, class_idx)` where `class_idx` is a `[B]` tensor
+#    with one class per image, returning the Grad-CAM maps `[B, h, w]` after the paper's
+#    ReLU, from one forward and one backward pass: $f$ is the output of `layer` during
+#    `model(x)`, $\alpha$ the mean over positions of the gradient of each image's own class
+#    score. Leave no hook on the model, and use
 #    `torch.autograd.grad` rather than `.backward()`, which would leave gradients in the
 #    parameters' `.grad`. The check uses networks with and without global average
 #    pooling, and inner layers as well as the last one.
@@ -565,23 +566,52 @@ from cambook.exercises import check_gradcam_maps
 check_gradcam_maps(gradcam_maps)
 
 # %% [markdown]
-# 2. **The FlattenNet's exact map, from its weights.** The chapter got the exact map
-#    through gradients. Write `flatten_map(features, weight, class_idx)` from the weight
-#    matrix instead: `features` `[B, C, h, w]` (the trunk's output), `weight` the flatten
-#    head's `[N, C*h*w]`, `class_idx` `[B]`; return each position's exact contribution to
-#    the class's logit, `[B, h, w]`, so that its sum plus the bias is the logit. In which
-#    order does `nn.Flatten` lay out channels and positions?
+# 2. **Every class's exact map at once.** The chapter got the FlattenNet's exact map one
+#    class at a time, through gradients. Write `flatten_maps(features, weight)` from the
+#    weight matrix instead, for all classes in one product: `features` `[B, C, h, w]` (the
+#    trunk's output), `weight` the flatten head's `[N, C*h*w]`; return `[B, N, h, w]`, each
+#    position's exact contribution to each class's logit, so that each map's sum plus its
+#    class's bias is that logit. Then use it to see where the FlattenNet's evidence for
+#    "triangle" lies on a triangle it classifies correctly, and on one of another class.
 
 # %% tags=["solution", "hide-input"] mystnb={"code_prompt_show": "Show the reference solution"}
-def flatten_map(features, weight, class_idx):
-    template = weight[class_idx].view(features.shape)  # nn.Flatten's order: [C, h, w]
-    return (template * features).sum(dim=1)
+def flatten_maps(features, weight):
+    b, c, h, w = features.shape
+    templates = weight.view(-1, c, h, w)  # [N, C, h, w]: nn.Flatten's order
+    return torch.einsum("nchw,bchw->bnhw", templates, features)
 
 
 # %%
-from cambook.exercises import check_flatten_map
+from cambook.exercises import check_flatten_maps
 
-check_flatten_map(flatten_map)
+check_flatten_maps(flatten_maps)
+
+# %% [markdown]
+# Your function on this chapter's FlattenNet: every class's exact map of the first 200 test
+# images, checked against the logits, then the map of "triangle" on a triangle the network
+# gets right and on an image of another class.
+
+# %%
+with torch.no_grad():
+    feats200 = flatnet.features(test_images[:200].to(device))
+    logits200 = flatnet(test_images[:200].to(device))
+every = flatten_maps(feats200, flatnet.fc.weight.detach())  # [200, 5, 16, 16]
+sums = every.sum(dim=(2, 3)) + flatnet.fc.bias.detach()
+print("each map's sum + bias == its logit:", torch.allclose(sums, logits200, atol=1e-3))
+tri = camlib.CLASSES.index("triangle")
+labels200, pred200 = test_labels[:200], flat_pred[:200]
+shown = [int(((labels200 == tri) & (pred200 == tri)).nonzero()[0]),
+         int((labels200 != tri).nonzero()[0])]
+
+# %% tags=["hide-input"] mystnb={"image": {"alt": "Two test images with the FlattenNet's exact map of the class triangle over each: a triangle the network classifies correctly, and an image of another class"}}
+fig, axes = plt.subplots(1, 2, figsize=(5, 2.6))
+for ax, i in zip(axes, shown):
+    img = test_images[i].permute(1, 2, 0).numpy()
+    ax.imshow(camlib.overlay(img, every[i, tri].cpu()))
+    camlib.draw_box(ax, test_boxes[i].tolist(), lw=1.2)
+    ax.set_title(f"#{i}, a {camlib.CLASSES[test_labels[i]]}: 'triangle'", fontsize=9)
+    ax.axis("off")
+plt.show()
 
 # %% [markdown]
 # 3. **Grad-CAM deeper inside.** CAM only reads the last feature maps; Grad-CAM can use any
