@@ -1,4 +1,4 @@
-"""Speed paths of :mod:`camlib.localize`: the same results as the plain code, computed faster.
+"""Speed paths of :mod:`camlib.postprocess` and :mod:`camlib.boxes`: the same results as the plain code, faster.
 
 The book teaches the plain versions (``F.interpolate``; ``cam_to_box``, one map at a time).
 These give the same numbers (the tests compare them) and are what ``upsample`` and
@@ -16,7 +16,6 @@ import functools
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 from torch import Tensor
 
 EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
@@ -54,6 +53,8 @@ def boxes_scipy(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Boxes [N, 4] int64 of the largest blob of each mask [N, H, W] (bool), with one scipy labelling
     of the stack; ``pos`` [N, H, W] (the maps, negatives set to 0) breaks ties between equal sizes.
     A map without a blob gets the whole image."""
+    from scipy import ndimage  # loaded with the box rule, not with camlib
+
     n, h, w = mask.shape
     boxes = np.tile(np.array([0, 0, w, h], dtype=np.int64), (n, 1))
     labels, k = ndimage.label(mask, structure=_STACKED_EIGHT_NEIGHBOURS, output=np.intp)  # intp: bincount's own type

@@ -1,15 +1,16 @@
-"""Data for the book: a synthetic dataset with ground-truth boxes, and real photos.
+"""Data with known boxes, and images from anywhere.
 
 * :func:`synthetic` draws one object (a disk, square, triangle, cross or ring) per image,
   at a random position, size, rotation and colour, on a cluttered background (smooth
   colour gradients, pixel noise, random line segments and small blobs as distractors).
   Because we draw the object ourselves, we know its exact bounding box, which is what
   lets the book *measure* CAM localization without any box labels in training.
-* :func:`sample_images` returns real photos that ship inside scikit-image and
-  scikit-learn, so that the pretrained chapters run offline.
 * :func:`load_image` turns a path, a PIL image or an array into an HxWx3 uint8 array.
 * :func:`composite` puts photos side by side in one scene and returns the box of each,
   so that the book can measure whether each class's map falls on its own object.
+
+The book's fixtures (its standard splits, its photos and their hand-drawn boxes) are in
+:mod:`cambook.data`.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from typing import Sequence, Union
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+
+from ._utils import pair
 
 CLASSES = ("disk", "square", "triangle", "cross", "ring")
 SIZE = 64  # side of a synthetic image, in pixels
@@ -70,22 +73,39 @@ def _clutter(rng: np.random.Generator, img: np.ndarray, xx: np.ndarray, yy: np.n
         img[dist <= rng.uniform(0.5, 1.2)] = rng.uniform(0, 1, 3)
     for _ in range(rng.integers(3, 7)):  # small blobs of a random shape and colour
         kind = CLASSES[rng.integers(len(CLASSES))]
-        mask = _shape_mask(kind, xx, yy, *rng.uniform(0, size, 2), rng.uniform(2.0, 6.0), rng.uniform(0, np.pi))
+        cx, cy = rng.uniform(0, size, 2)
+        mask = _shape_mask(kind, xx, yy, cx, cy, rng.uniform(2.0, 6.0), rng.uniform(0, np.pi))
         img[mask] = rng.uniform(0, 1, 3)
 
 
-def synthetic(n: int, seed: int = 0, size: int = SIZE, with_masks: bool = False) -> tuple[torch.Tensor, ...]:
+def synthetic(n: int, seed: int = 0, size: int | Sequence[int] = SIZE,
+              with_masks: bool = False) -> tuple[torch.Tensor, ...]:
     """A deterministic dataset of ``n`` cluttered images with one labelled object each.
 
-    Returns ``(images, labels, boxes)``, and the object masks last with ``with_masks=True``:
+    Taught in chapter 2, "Global average pooling versus flatten". The same
+    ``(n, seed, size)`` always gives the same tensors.
 
-    * images: float32 [n, 3, size, size] in [0, 1]
-    * labels: int64 [n], indices into :data:`CLASSES` (balanced: class = i mod 5, shuffled)
-    * boxes:  int64 [n, 4] as (x0, y0, x1, y1), the object's tight box with exclusive ends
-    * masks:  bool [n, size, size], the object's pixels
+    Args:
+        n: the number of images.
+        seed: the seed of the generator (the book's splits use 0, 1 and 2).
+        size: the side of the square images, as an int or (S, S).
+        with_masks: also return each object's pixels.
 
-    The same ``(n, seed, size)`` always gives the same tensors.
+    Returns:
+        ``(images, labels, boxes)``, and ``masks`` last with ``with_masks=True``:
+
+        * images: float32 [n, 3, S, S] in [0, 1]
+        * labels: int64 [n], indices into :data:`CLASSES` (balanced: class = i mod 5, shuffled)
+        * boxes: int64 [n, 4] as (x0, y0, x1, y1), the object's tight box with exclusive ends
+        * masks: bool [n, S, S], the object's pixels
+
+    Raises:
+        ValueError: ``n`` is not positive, or ``size`` is not a square.
     """
+    height, width = pair(size)
+    if height != width:
+        raise ValueError(f"synthetic draws square images: pass size as an int or (S, S), got {size!r}")
+    size = height
     if n < 1:
         raise ValueError(f"n must be a positive number of images, got {n}")
     rng = np.random.default_rng(seed)
@@ -113,10 +133,21 @@ def synthetic(n: int, seed: int = 0, size: int = SIZE, with_masks: bool = False)
 
 
 def load_image(image: ImageLike) -> np.ndarray:
-    """A path, PIL image or array -> HxWx3 uint8 RGB array.
+    """A photo from a file, a PIL image or an array, as an HxWx3 uint8 RGB array.
 
-    Accepts HxWx3 (RGB) and HxWx4 (RGBA, alpha dropped) uint8 arrays and HxW grayscale
-    arrays; float arrays must hold values in [0, 1].
+    Taught in chapter 4, "Top-5 class activation maps" (exercise 4). HxWx4 arrays lose their
+    alpha channel, HxW grayscale arrays are repeated into three channels, and float arrays
+    must hold values in [0, 1].
+
+    Args:
+        image: a path to a JPEG or PNG file, a PIL image, or an array.
+
+    Returns:
+        An HxWx3 uint8 array.
+
+    Raises:
+        ValueError: no file at the path, an unreadable file, or an array of the wrong shape or range.
+        TypeError: a tensor (pass an array), or another type.
     """
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
@@ -149,81 +180,30 @@ def load_image(image: ImageLike) -> np.ndarray:
     raise ValueError(f"expected an HxW grayscale or HxWx3/HxWx4 colour array, got shape {tuple(arr.shape)}")
 
 
-def _centre_square(arr: np.ndarray) -> np.ndarray:
-    h, w = arr.shape[:2]
-    s = min(h, w)
-    return arr[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+def composite(images: Sequence[ImageLike], size: int | Sequence[int] = 224) -> tuple[np.ndarray, torch.Tensor]:
+    """Photos side by side in one scene, each resized to ``size``, with the box of each part.
 
+    Taught in chapter 4, "Top-5 class activation maps". Each photo is resized as
+    :func:`camlib.load_pretrained`'s preprocess resizes (PIL bilinear, no crop), so
+    preprocessing one part's tile ``scene[:, x0:x1]`` gives exactly the tensor that
+    preprocessing the photo alone gives. Non-square photos are squashed, as preprocess
+    squashes them; ``cambook.sample_images`` returns square ones.
 
-def sample_images(square: bool = True) -> dict[str, np.ndarray]:
-    """Real photos that ship with scikit-learn and scikit-image, as HxWx3 uint8 arrays.
+    Args:
+        images: the photos, left to right (paths, PIL images or arrays).
+        size: each part's (H, W), or one int for square parts.
 
-    ==============  ================================================================
-    ``"china"``     ``china.jpg`` from ``sklearn.datasets.load_sample_images`` (a pagoda;
-                    EfficientNet-Lite0's top class is "palace", the top class of the CAM
-                    paper's Figure 4, whose photo's ground truth is "dome")
-    ``"flower"``    ``flower.jpg`` from ``sklearn.datasets.load_sample_images``
-    ``"chelsea"``   ``skimage.data.chelsea()``: Chelsea the cat
-    ``"coffee"``    ``skimage.data.coffee()``: a cup of espresso
-    ``"motorcycle"`` left view of ``skimage.data.stereo_motorcycle()``
-    ==============  ================================================================
+    Returns:
+        ``(scene, boxes)``: the uint8 scene [H, n * W, 3], and int64 boxes [n, 4], part i's
+        box ``(i * W, 0, (i + 1) * W, H)`` with exclusive ends.
 
-    With ``square=True`` (the default) each photo is centre-cropped to a square, so that
-    resizing it to size x size (what :func:`camlib.load_pretrained`'s preprocess does)
-    does not squash it, and maps and boxes still map back onto the photo exactly.
-    """
-    import skimage.data
-    from sklearn.datasets import load_sample_images
-
-    sk = load_sample_images()
-    by_name = {Path(f).name: img for f, img in zip(sk.filenames, sk.images)}
-    photos = {
-        "china": by_name["china.jpg"],
-        "chelsea": skimage.data.chelsea(),
-        "coffee": skimage.data.coffee(),
-        "motorcycle": skimage.data.stereo_motorcycle()[0],
-        "flower": by_name["flower.jpg"],
-    }
-    return {k: np.ascontiguousarray(_centre_square(v) if square else v) for k, v in photos.items()}
-
-
-# Hand-drawn boxes (x0, y0, x1, y1), exclusive ends, in the pixels of sample_images() (square crops):
-# the object a reader would point at. "china": the pagoda tower, from its finial to the bottom edge.
-HAND_BOXES: dict[str, tuple[int, int, int, int]] = {"china": (0, 28, 265, 427)}
-
-# The splits every chapter, test and benchmark shares: (number of images, seed).
-SPLITS = {"train": (3000, 0), "valid": (500, 2), "test": (1000, 1)}
-
-
-def book_split(name: str, with_masks: bool = False) -> tuple[torch.Tensor, ...]:
-    """One of the book's standard synthetic splits, ``"train"``, ``"valid"`` or ``"test"``.
-
-    Same return value as :func:`synthetic`; the seeds differ, so no image is in two splits.
-    """
-    if name not in SPLITS:
-        raise ValueError(f"unknown split {name!r}; choose one of {list(SPLITS)}")
-    n, seed = SPLITS[name]
-    return synthetic(n, seed=seed, with_masks=with_masks)
-
-
-def composite(images: Sequence[ImageLike], size: int = 224) -> tuple[np.ndarray, torch.Tensor]:
-    """Photos side by side in one scene, each resized to ``size`` x ``size``, with the box of each part.
-
-    Returns ``(scene, boxes)``:
-
-    * scene: uint8 array [size, n * size, 3], the n photos left to right
-    * boxes: int64 tensor [n, 4], part i's box (x0, y0, x1, y1) with exclusive ends,
-      ``(i * size, 0, (i + 1) * size, size)``: the true box of each photo in the scene
-
-    Each photo is resized as :func:`camlib.load_pretrained`'s preprocess resizes (PIL bilinear,
-    no crop), so preprocessing one part's tile ``scene[:, x0:x1]`` gives exactly the tensor
-    that preprocessing the photo alone gives. Non-square photos are squashed, as preprocess
-    squashes them; :func:`sample_images` returns square ones.
+    Raises:
+        ValueError: not a list of photos, or a size that is not positive.
     """
     if isinstance(images, (np.ndarray, Image.Image, str, os.PathLike)) or len(images) == 0:
         raise ValueError("composite takes a list of one or more photos, e.g. [photos['chelsea'], photos['motorcycle']]")
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size must be a positive int (pixels per side of each part), got {size!r}")
-    parts = [np.asarray(Image.fromarray(load_image(img)).resize((size, size), Image.BILINEAR)) for img in images]
-    boxes = torch.tensor([[i * size, 0, (i + 1) * size, size] for i in range(len(parts))], dtype=torch.int64)
+    height, width = pair(size)
+    parts = [np.asarray(Image.fromarray(load_image(img)).resize((width, height), Image.Resampling.BILINEAR))
+             for img in images]
+    boxes = torch.tensor([[i * width, 0, (i + 1) * width, height] for i in range(len(parts))], dtype=torch.int64)
     return np.ascontiguousarray(np.concatenate(parts, axis=1)), boxes

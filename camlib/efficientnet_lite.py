@@ -39,6 +39,7 @@ class Conv2dSame(nn.Conv2d):
     """nn.Conv2d with TensorFlow "SAME" padding: output size = ceil(input / stride)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The module's output for ``x``."""
         pads = []
         for size, k, s in zip(x.shape[-2:], self.kernel_size, self.stride):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)
@@ -68,6 +69,7 @@ class MBConv(nn.Module):
         self.skip = stride == 1 and c_in == c_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The module's output for ``x``."""
         y = self.project(self.depthwise(self.expand(x)))
         return x + y if self.skip else y
 
@@ -87,6 +89,7 @@ class EfficientNetLite0(nn.Module):
         self.fc = nn.Linear(1280, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The module's output for ``x``."""
         return self.fc(self.dropout(torch.flatten(self.pool(self.features(x)), 1)))
 
 

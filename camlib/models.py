@@ -18,9 +18,16 @@ from torch import Tensor, nn
 
 
 def trunk(widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3) -> nn.Sequential:
-    """Stages of conv3x3-BN-ReLU x2; a 2x2 max-pool between stages (not after the last).
+    """The book's convolutional trunk: stages of conv3x3-BN-ReLU x2, a 2x2 max-pool between stages.
 
-    [B, in_channels, S, S] -> [B, widths[-1], S / 2**(len(widths) - 1), same]
+    Taught in chapter 2, "Global average pooling versus flatten".
+
+    Args:
+        widths: the channels of each stage.
+        in_channels: the image's channels.
+
+    Returns:
+        An ``nn.Sequential``: [B, in_channels, S, S] -> [B, widths[-1], S / 2**(len(widths) - 1), same].
     """
     layers: list[nn.Module] = []
     c_in = in_channels
@@ -36,8 +43,15 @@ def trunk(widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3) -> nn.Se
 class GAPNet(nn.Module):
     """Trunk -> global average pooling -> one Linear layer (the CAM paper's design).
 
-    The initial weights come from ``seed`` (without touching the global random state),
-    so ``GAPNet(5)`` is the same network every time.
+    Taught in chapter 2, "Global average pooling versus flatten". The initial weights come
+    from ``seed`` (without touching the global random state), so ``GAPNet(5)`` is the same
+    network every time. [B, 3, S, S] images in [0, 1] -> [B, num_classes] logits, for any S.
+
+    Args:
+        num_classes: the number of classes.
+        widths: the trunk's channels per stage.
+        in_channels: the image's channels.
+        seed: the seed of the initial weights.
     """
 
     def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
@@ -46,15 +60,18 @@ class GAPNet(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.features = trunk(widths, in_channels)
-            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.pool: nn.Module = nn.AdaptiveAvgPool2d(1)
             self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        """[B, C, S, S] images -> [B, num_classes] logits."""
         return self.fc(self.pool(self.features(x)).flatten(1))
 
 
 class GMPNet(GAPNet):
     """Trunk -> global *max* pooling -> one Linear layer: the paper's GAP-versus-GMP ablation.
+
+    Taught in chapter 6, "Scoring localization the paper's way". Arguments as for :class:`GAPNet`.
 
     Same trunk, head and initial weights as :class:`GAPNet` for the same ``seed``; only the
     pooling differs. Each channel is summarised by its largest value instead of its mean, so
@@ -68,9 +85,21 @@ class GMPNet(GAPNet):
 
 
 class FlattenNet(nn.Module):
-    """Trunk -> flatten -> one Linear layer. Needs the input size to size its head.
+    """Trunk -> flatten -> one Linear layer, with a weight per channel *and position*.
 
-    Same trunk as :class:`GAPNet`, with the same initial trunk weights for the same ``seed``.
+    Taught in chapter 2, "Global average pooling versus flatten". Same trunk as
+    :class:`GAPNet`, with the same initial trunk weights for the same ``seed``; its head is
+    sized for one input size, and any other size raises.
+
+    Args:
+        num_classes: the number of classes.
+        widths: the trunk's channels per stage.
+        in_channels: the image's channels.
+        input_size: the side of the square images it takes.
+        seed: the seed of the initial weights.
+
+    Raises:
+        ValueError: an ``input_size`` the trunk's pooling does not divide.
     """
 
     def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
@@ -87,6 +116,7 @@ class FlattenNet(nn.Module):
             self.fc = nn.Linear(widths[-1] * side * side, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
+        """[B, C, S, S] images -> [B, num_classes] logits."""
         if x.shape[-2:] != (self.input_size, self.input_size):
             raise ValueError(f"FlattenNet takes {self.input_size} x {self.input_size} inputs, got "
                              f"{tuple(x.shape[-2:])}:\na flatten head fits one size only (GAPNet fits any)")
@@ -94,5 +124,14 @@ class FlattenNet(nn.Module):
 
 
 def count_params(module: nn.Module) -> int:
-    """Number of trainable parameters (weights and biases) of a module."""
+    """The number of trainable parameters (weights and biases) of a module.
+
+    Taught in chapter 2, "Global average pooling versus flatten".
+
+    Args:
+        module: any ``nn.Module``.
+
+    Returns:
+        The count.
+    """
     return sum(p.numel() for p in module.parameters() if p.requires_grad)

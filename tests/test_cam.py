@@ -117,7 +117,7 @@ def test_class_idx_forms(small_gapnet, class_idx, expected):
 def test_class_idx_means_the_same_in_gradcam_and_cam_maps(small_gapnet, class_idx, expected):
     x = torch.rand(2, 3, 64, 64)
     assert camlib.gradcam(small_gapnet, x, class_idx=class_idx).class_idx.tolist() == expected
-    _, maps = camlib.cam_maps(small_gapnet, x, class_idx=class_idx, batch_size=1)  # sliced per batch
+    maps = camlib.cam_maps(small_gapnet, x, class_idx=class_idx, batch_size=1).maps  # sliced per batch
     with CAM(small_gapnet) as cam:
         assert torch.allclose(maps, cam(x, class_idx=class_idx).maps, atol=1e-5)
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
-from camlib import CLASSES, load_image, sample_images, synthetic
-from camlib.data import book_split
+from cambook import book_split, sample_images
+from camlib import CLASSES, load_image, synthetic
 
 
 def test_synthetic_shapes_and_ranges():
@@ -118,7 +118,7 @@ def test_composite_errors(images, size):
 
 
 def test_hand_boxes_lie_inside_their_photos():
-    from camlib.data import HAND_BOXES
+    from cambook import HAND_BOXES
 
     photos = sample_images()
     for name, (x0, y0, x1, y1) in HAND_BOXES.items():

@@ -72,7 +72,8 @@ def test_iou():
 
 
 def test_box_accuracy_and_centre_box():
-    assert centre_box(64, 64, 0.5) == (16, 16, 48, 48)
+    assert centre_box(64, 0.5) == centre_box((64, 64), 0.5) == (16, 16, 48, 48)
+    assert centre_box((40, 80), 0.5) == (20, 10, 60, 30)  # (H, W): a wide image, a wide box
     assert box_accuracy([(0, 0, 10, 10), (0, 0, 10, 10)], [(0, 0, 10, 10), (20, 20, 30, 30)]) == 0.5
     with pytest.raises(ValueError):
         box_accuracy([], [])
@@ -93,12 +94,13 @@ def test_cam_maps_over_a_dataset_match_one_batch(small_gapnet):
     import camlib
 
     x = torch.rand(7, 3, 32, 32)
-    logits, maps = camlib.cam_maps(small_gapnet, x, class_idx="all", batch_size=3)
+    result = camlib.cam_maps(small_gapnet, x, class_idx="all", batch_size=3)
+    logits, maps = result.logits, result.maps
     with camlib.CAM(small_gapnet) as cam:
         ref = cam(x, class_idx=torch.tensor([[0, 1, 2, 3, 4]]))  # [1, K]: these classes for every image
     assert torch.allclose(logits, ref.logits, atol=1e-5) and torch.allclose(maps, ref.maps, atol=1e-5)
     labels = torch.tensor([0, 1, 2, 3, 4, 0, 1])
-    _, per_image = camlib.cam_maps(small_gapnet, x, class_idx=labels, batch_size=3)
+    per_image = camlib.cam_maps(small_gapnet, x, class_idx=labels, batch_size=3).maps
     assert torch.allclose(per_image[:, 0], ref.maps[torch.arange(7), labels], atol=1e-5)
 
 
@@ -117,7 +119,7 @@ def test_peak_in_box():
 def _assert_same_as_cam_to_box(maps, threshold=0.2, every_round=True):
     """Both batched paths (scipy on the stack; tensor ops, as on a GPU) give cam_to_box's boxes on maps [N, H, W]."""
     from camlib._fast import boxes_torch as _boxes_torch
-    from camlib.localize import cam_to_boxes
+    from camlib.boxes import cam_to_boxes
 
     maps = torch.as_tensor(np.asarray(maps, dtype=np.float32))
     ref = [cam_to_box(m, threshold) for m in maps]
@@ -223,7 +225,7 @@ def test_batched_boxes_edge_cases():
 
 
 def test_cam_to_boxes_shapes_and_errors():
-    from camlib.localize import cam_to_boxes
+    from camlib.boxes import cam_to_boxes
 
     maps = torch.zeros(2, 3, 6, 5)
     maps[1, 2, 1:3, 2] = 1.0
@@ -278,7 +280,8 @@ def test_cam_maps_of_a_gmp_network_with_a_named_layer():
     x = torch.rand(3, 3, 32, 32)
     with pytest.raises(ValueError, match="not the global average"):
         camlib.cam_maps(model, x)
-    logits, maps = camlib.cam_maps(model, x, class_idx="all", target_layer="features")
+    result = camlib.cam_maps(model, x, class_idx="all", target_layer="features")
+    logits, maps = result.logits, result.maps
     with torch.no_grad():
         feats = model.features(x)
     assert torch.allclose(maps, torch.einsum("nc,bchw->bnhw", model.fc.weight, feats), atol=1e-5)

@@ -7,14 +7,23 @@ on the same machine gives the same weights.
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
+import logging
+import os
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .device import default_device
+from .device import resolve_device
+from .modes import eval_mode, train_mode
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -45,9 +54,13 @@ def _epoch_bar(epochs: int, progress: bool) -> Iterator[tqdm]:
 def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, batch_size: int = 64,
           lr: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, device: torch.device | str | None = None,
           progress: bool = True) -> list[float]:
-    """Train ``model`` in place on ``images`` [N, 3, S, S] and ``labels`` [N]; return the loss per epoch.
+    """Train ``model`` in place with AdamW and a one-cycle schedule: the book's plain, seeded loop.
 
-    The model is left in eval mode on ``device`` (default: :func:`camlib.default_device`).
+    Taught in chapter 2, "Global average pooling versus flatten".
+
+    The model is trained in train mode and left on ``device`` (default:
+    :func:`camlib.default_device`) with each module's mode as it was before (see
+    :func:`camlib.train_mode`): a BatchNorm frozen in eval mode stays frozen.
     The global random state is left as it was: the batches and flips come from a generator
     seeded with ``seed``, and any random layer of the model runs under a seeded fork of it.
 
@@ -56,16 +69,34 @@ def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, bat
     the epochs end, whose text version (what a notebook stores for plain-text views, GitHub
     and nbval) is replaced by the final state when training ends; in a terminal tqdm's bar on
     stderr. ``progress=False`` shows nothing.
+
+    Args:
+        model: the network to train, in place.
+        images: [N, C, H, W] training images.
+        labels: [N] int64 classes.
+        epochs: passes over the images.
+        batch_size: images per step.
+        lr: the one-cycle schedule's peak learning rate.
+        weight_decay: AdamW's weight decay.
+        seed: the seed of the batches' order, the flips and the model's own random layers.
+        device: where to train; :func:`camlib.default_device` when None.
+        progress: show a progress bar.
+
+    Returns:
+        The mean training loss of each epoch.
+
+    Raises:
+        ValueError: images and labels of the wrong shapes or lengths.
     """
     if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"expected images [N, C, H, W] and labels [N], got {tuple(images.shape)} and "
                          f"{tuple(labels.shape)}")
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     # the global random state is seeded for the model's own random layers (dropout, say), and restored after
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    rng = torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
+    with rng, train_mode(model.to(device)):  # every module's mode is restored after training
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        model.to(device).train()
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
         steps = epochs * ((len(images) + batch_size - 1) // batch_size)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
@@ -92,33 +123,48 @@ def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, bat
                     total += loss.item() * len(idx)
                 history.append(total / len(images))
                 bar.set_postfix(loss=f"{history[-1]:.3f}")
-    model.eval()
     return history
 
 
 def predict(model: nn.Module, images: Tensor, batch_size: int = 256) -> Tensor:
-    """Predicted class indices [N] for images [N, C, H, W], in eval mode, without gradients."""
+    """The predicted class of every image, batch by batch, in eval mode, without gradients.
+
+    Taught in chapter 2, "Global average pooling versus flatten". Every module's own mode is
+    restored afterwards (:func:`camlib.eval_mode`).
+
+    Args:
+        model: the classifier.
+        images: [N, C, H, W], on any device; each batch moves to the model's device.
+        batch_size: images per forward pass.
+
+    Returns:
+        int64 [N] on the CPU.
+    """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
-                              for i in range(0, len(images), batch_size)])
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.inference_mode():
+        return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
+                          for i in range(0, len(images), batch_size)])
 
 
 def evaluate(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 256) -> float:
-    """Accuracy in [0, 1] of ``model`` on ``images`` [N, C, H, W] with ``labels`` [N]."""
+    """The share of images whose predicted class is their label.
+
+    Taught in chapter 2, "Global average pooling versus flatten".
+
+    Args:
+        model: the classifier.
+        images: [N, C, H, W].
+        labels: [N] the true classes.
+        batch_size: images per forward pass.
+
+    Returns:
+        The accuracy, in [0, 1].
+    """
     return (predict(model, images, batch_size) == labels.cpu()).float().mean().item()
 
 
 def _cache_key(model: nn.Module, images: Tensor, labels: Tensor, settings: dict) -> str:
     """A hash of everything that decides the trained weights: code, model, data, settings."""
-    import hashlib
-    import inspect
-
     from . import models
 
     h = hashlib.sha256()
@@ -132,9 +178,25 @@ def _cache_key(model: nn.Module, images: Tensor, labels: Tensor, settings: dict)
     return h.hexdigest()[:16]
 
 
+def cache_folder(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where trained weights are cached: ``cache_dir``, else ``$CAMLIB_CACHE``, else ``~/.cache/camlib``.
+
+    The one rule for it (the classroom grader copies this folder into each sandbox).
+
+    Args:
+        cache_dir: a folder, or None for the default.
+
+    Returns:
+        The folder (it may not exist yet).
+    """
+    return Path(cache_dir or os.environ.get("CAMLIB_CACHE") or Path.home() / ".cache" / "camlib").expanduser()
+
+
 def load_or_train(model: nn.Module, images: Tensor, labels: Tensor, cache_dir: str | None = None,
                   device: torch.device | str | None = None, **settings) -> nn.Module:
     """Train ``model`` with :func:`train` once, and reuse the weights on later calls.
+
+    Used by ``cambook.book_model(..., retrain=True)``, which chapter 2 explains.
 
     The weights are saved under ``cache_dir`` (default ``$CAMLIB_CACHE`` or
     ``~/.cache/camlib``) in a file named after a hash of the training code, the model, the
@@ -142,21 +204,27 @@ def load_or_train(model: nn.Module, images: Tensor, labels: Tensor, cache_dir: s
     Training runs on ``device`` (default :func:`camlib.default_device`). The seeded loop gives
     the same weights on every run of one machine; another processor or a GPU rounds
     differently and trains a slightly different network, hence the device in the file name.
-    Returns the model in eval mode on ``device``.
-    """
-    import os
-    import tempfile
-    from pathlib import Path
 
-    folder = Path(cache_dir or os.environ.get("CAMLIB_CACHE") or Path.home() / ".cache" / "camlib")
-    device = torch.device(device) if device is not None else default_device()
+    Args:
+        model: the network, with its initial weights.
+        images: [N, C, H, W] training images.
+        labels: [N] their classes.
+        cache_dir: where trained weights are kept; :func:`cache_folder` when None.
+        device: where to train; :func:`camlib.default_device` when None.
+        **settings: :func:`train`'s settings (``epochs``, ``lr``, ...).
+
+    Returns:
+        The model, trained (or loaded), in eval mode on ``device``.
+    """
+    folder = cache_folder(cache_dir)
+    device = resolve_device(device)
     key_settings = {k: v for k, v in settings.items() if k != "progress"}
     if device.type != "cpu":  # CPU-trained files keep the key they always had
         key_settings["trained_on"] = device.type
     path = folder / f"{type(model).__name__.lower()}-{_cache_key(model, images, labels, key_settings)}.pt"
     if path.is_file():
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        print(f"loaded the trained weights from {path}")
+        log.info("loaded the trained weights from %s", path)
         return model.to(device).eval()
     train(model, images, labels, device=device, **settings)
     folder.mkdir(parents=True, exist_ok=True)
