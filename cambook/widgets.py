@@ -21,8 +21,9 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image
 
+from camlib.boxes import cam_to_box
 from camlib.data import load_image
-from camlib.localize import cam_to_box, localize
+from camlib.pipelines import localize
 from camlib.pretrained import Pretrained
 from camlib.viz import overlay
 

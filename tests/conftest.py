@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+import cambook
 import camlib
 
 
@@ -12,7 +13,7 @@ def pretrained():
 
 @pytest.fixture(scope="session")
 def photos():
-    return camlib.sample_images()
+    return cambook.sample_images()
 
 
 @pytest.fixture()

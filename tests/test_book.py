@@ -63,7 +63,8 @@ def test_colab_setup_cell_first(chapter):
     assert "colab-setup" in first.metadata.get("tags", [])
     assert "remove-cell" in first.metadata.get("tags", []), "the rendered page hides the set-up cell"
     assert '"google.colab" in sys.modules' in first.source
-    assert f"camlib @ git+{REPO}" in first.source, "run `python tools/set_repository.py URL` to sync the set-up cells"
+    assert f"camlib-book[book] @ git+{REPO}" in first.source, \
+        "run `python tools/set_repository.py URL` to sync the set-up cells"
 
 
 def test_device_chosen_once_and_seeded(chapter):

@@ -1,4 +1,4 @@
-"""The book's shipped networks (camlib.book_models): intact, loaded safely, and what the chapters print.
+"""The book's shipped networks (cambook.networks): intact, loaded safely, and what the chapters print.
 
 Retraining them takes minutes; benchmarks/retrain.py checks that a retrain on this machine
 lands within 1.5 points of the shipped test accuracy.
@@ -17,8 +17,9 @@ import nbformat
 import pytest
 import torch
 
+import cambook
 import camlib
-from camlib import book_models
+from cambook import networks as book_models
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = sorted(book_models.RECIPES)
@@ -44,13 +45,14 @@ def test_shipped_file_matches_its_sha256_and_is_small(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_loading_reproduces_the_recorded_test_accuracy(name, capsys):
-    model = camlib.book_model(name, device="cpu")
+def test_loading_reproduces_the_recorded_test_accuracy(name, caplog):
+    caplog.set_level("INFO", logger="cambook.networks")
+    model = cambook.book_model(name, device="cpu")
     assert not model.training
-    images, labels, _ = camlib.book_split("test")
+    images, labels, _ = cambook.book_split("test")
     correct = int((camlib.predict(model, images) == labels).sum())
     assert correct == book_models.manifest()[name]["test_correct"]
-    assert f"{name}: shipped weights ({name}.pt" in capsys.readouterr().out
+    assert f"{name}: shipped weights ({name}.pt" in caplog.text, "the file, hash and accuracy are logged (INFO)"
 
 
 def test_chapter_2_prints_the_shipped_accuracies():
@@ -91,39 +93,39 @@ def test_a_damaged_file_is_refused(weights_copy):
     data = bytearray(path.read_bytes())
     data[-100] ^= 1
     path.write_bytes(bytes(data))
-    with pytest.raises(RuntimeError, match="SHA-256.*reinstall camlib"):
-        camlib.book_model("gapnet", device="cpu")
+    with pytest.raises(RuntimeError, match="SHA-256.*reinstall camlib-book"):
+        cambook.book_model("gapnet", device="cpu")
 
 
 def test_a_changed_recipe_is_refused(weights_copy):
     records = json.loads((weights_copy / "manifest.json").read_text())
     records["gapnet"]["settings"] = {**records["gapnet"]["settings"], "epochs": 99}
     (weights_copy / "manifest.json").write_text(json.dumps(records))
-    with pytest.raises(RuntimeError, match="another recipe.*train_book_models.py gapnet"):
-        camlib.book_model("gapnet", device="cpu")
+    with pytest.raises(RuntimeError, match="another recipe.*tools.train_book_models gapnet"):
+        cambook.book_model("gapnet", device="cpu")
 
 
 def test_unknown_name_lists_the_choices():
     with pytest.raises(ValueError, match="flattennet.*gapnet.*gmpnet"):
-        camlib.book_model("resnet")
+        cambook.book_model("resnet")
 
 
 @pytest.mark.parametrize("switch", ["argument", "environment"])
-def test_retraining_is_one_switch_away_and_says_so(switch, tmp_path, monkeypatch, capsys):
+def test_retraining_is_one_switch_away_and_says_so(switch, tmp_path, monkeypatch, caplog):
     """A tiny recipe on a tiny split, so that the switch is tested in seconds."""
     tiny = book_models.Recipe(lambda: camlib.GAPNet(5, widths=(4, 8)), "GAPNet(5, widths=(4, 8))",
                               settings={"epochs": 1, "batch_size": 16, "lr": 3e-3, "weight_decay": 1e-4, "seed": 0})
     monkeypatch.setitem(book_models.RECIPES, "gapnet", tiny)
-    monkeypatch.setattr(camlib.data, "book_split", lambda name, with_masks=False: camlib.synthetic(40, seed=5))
+    monkeypatch.setattr(book_models, "book_split", lambda name, with_masks=False: camlib.synthetic(40, seed=5))
     monkeypatch.setenv("CAMLIB_CACHE", str(tmp_path))
     if switch == "environment":
         monkeypatch.setenv(book_models.RETRAIN_ENV, "1")
-        model = camlib.book_model("gapnet", device="cpu", progress=False)
+        model = cambook.book_model("gapnet", device="cpu", progress=False)
     else:
         monkeypatch.delenv(book_models.RETRAIN_ENV, raising=False)
-        model = camlib.book_model("gapnet", device="cpu", retrain=True, progress=False)
+        model = cambook.book_model("gapnet", device="cpu", retrain=True, progress=False)
     assert model.features[0].out_channels == 4 and not model.training
-    assert "trained on this machine" in capsys.readouterr().out
+    assert "trained on this machine" in caplog.text, "a warning says whose numbers follow"
     assert list(tmp_path.glob("gapnet-*.pt")), "the retrained weights are cached on this machine"
 
 
@@ -131,10 +133,10 @@ def test_the_wheel_ships_the_weights(tmp_path):
     """`pip install` of the repository (the Colab set-up cell) brings the weights, the manifest and cambook."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
                     str(tmp_path), str(ROOT)], check=True, capture_output=True)
-    wheel = next(tmp_path.glob("camlib-*.whl"))
+    wheel = next(tmp_path.glob("camlib_book-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for entry in book_models.manifest().values():
-        assert f"camlib/weights/{entry['file']}" in names
-    assert "camlib/weights/manifest.json" in names
+        assert f"cambook/weights/{entry['file']}" in names
+    assert "cambook/weights/manifest.json" in names and "camlib/py.typed" in names
     book = {p.relative_to(ROOT).as_posix() for p in (ROOT / "cambook").rglob("*.py")}
     assert "cambook/exercises/registry.py" in book and book <= names, sorted(book - names)

@@ -133,19 +133,19 @@ CASES = [
     (ex.check_cam, lambda f, w, c: torch.einsum("bc,bchw->bhw", w.T[c], f), ["transposed"]),
     (ex.check_cam, lambda f, w, c: torch.einsum("bc,bchw->bhw", w[c], f).sum(0), ["shape"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).amax((2, 3), keepdim=True).clamp(min=1e-12), []),
-    (ex.check_normalize, normalize, ["camlib.localize.normalize"]),
+    (ex.check_normalize, normalize, ["camlib.postprocess.normalize"]),
     (ex.check_normalize, lambda m: (m - m.amin((2, 3), True)) / (m.amax((2, 3), True) - m.amin((2, 3), True)),
      ["min-max"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).amax((2, 3), keepdim=True), ["NaN"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).max(), ["maximum of several maps"]),
     (ex.check_box, box_by_hand, []),
-    (ex.check_box, cam_to_box, ["camlib.localize.cam_to_box"]),
+    (ex.check_box, cam_to_box, ["camlib.boxes.cam_to_box"]),
     (ex.check_box, box_off_by_one, ["Off by one"]),
     (ex.check_box, box_swapped, ["swapped"]),
     (ex.check_box, box_whole_mask, ["two blobs", "largest connected component"]),
     (ex.check_iou, iou_by_hand, []),
-    (ex.check_iou, iou, ["camlib.localize.iou"]),
-    (ex.check_iou, lambda a, b: camlib.iou(a, b), ["camlib.localize.iou"]),
+    (ex.check_iou, iou, ["camlib.metrics.iou"]),
+    (ex.check_iou, lambda a, b: camlib.iou(a, b), ["camlib.metrics.iou"]),
     (ex.check_iou, iou_plus_one, ["touch"]),
     (ex.check_misclassified, lambda lg, y: (lg.argmax(1) != y).nonzero().flatten(), []),
     (ex.check_misclassified, lambda lg, y: (lg.argmax(1) == y).nonzero().flatten(), ["correctly classified"]),
@@ -306,7 +306,7 @@ def loc_via_camlib(classes, boxes, labels, truth, k):
 
 @pytest.mark.parametrize("checker, fn, named", [
     (ex.check_cam, cam_via_the_checkers_internals, "cambook.exercises (the checkers' own package)"),
-    (ex.check_loc_correct, loc_via_camlib, "camlib.localize.localization_accuracy"),
+    (ex.check_loc_correct, loc_via_camlib, "camlib.metrics.localization_accuracy"),
 ])
 def test_the_books_own_answer_is_named(checker, fn, named, capsys):
     ok, out = run(checker, fn, capsys)
@@ -500,7 +500,7 @@ VARIATIONS = [
     (ex.check_mass_box, lambda cam, t: mass_box(cam, t)[:2], ["four ints", "2 values"]),
     (ex.check_iou_matrix, iou_matrix, []),
     (ex.check_iou_matrix, lambda a, b: iou_matrix(a, b).float(), []),
-    (ex.check_iou_matrix, iou_matrix_by_camlib, ["camlib.localize.iou"]),
+    (ex.check_iou_matrix, iou_matrix_by_camlib, ["camlib.metrics.iou"]),
     (ex.check_iou_matrix, lambda a, b: iou_matrix(a, b, plus=1), ["a +1 in the widths"]),
     (ex.check_iou_matrix, lambda a, b: iou_matrix(a, b, clamp=False), ["clamp"]),
     (ex.check_iou_matrix, lambda a, b: iou_matrix(a, b).T, ["transposed"]),
@@ -528,7 +528,7 @@ VARIATIONS = [
     (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c, backward=True), [".grad"]),
     (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c)[:, None], ["shape"]),
     (ex.check_gradcam_maps, lambda m, layer, x, c: camlib.gradcam(m, x, c, target_layer=layer, relu=True).maps[:, 0],
-     ["camlib.gradcam.gradcam"]),
+     ["camlib.gradients.gradcam"]),
 ]
 
 

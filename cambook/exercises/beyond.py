@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from camlib.localize import iou
+from camlib.metrics import iou
 
 from .chapters import _cam_reference
 from .core import Case, CheckFailed, _close, _expect_tensor, _t, _type_name

@@ -6,7 +6,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from camlib.localize import cam_to_box, iou, normalize
+from camlib.boxes import cam_to_box
+from camlib.metrics import iou
+from camlib.postprocess import normalize
 
 from .core import Case, CheckFailed, Layer, Net, _close, _expect_tensor, _seed, _t, _type_name
 

@@ -42,21 +42,21 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
     Exercise("check_cam",
              "``fn(features [B, C, h, w], weight [N, C], class_idx [B]) -> maps [B, h, w]``: sum_k "
              "w^c_k f_k.",
-             chapters.cam_cases, chapters.cam_judge, references=("camlib.cam.CAM", "camlib.localize.cam_maps")),
+             chapters.cam_cases, chapters.cam_judge, references=("camlib.cam.CAM", "camlib.pipelines.cam_maps")),
     Exercise("check_normalize",
              "``fn(maps [B, K, h, w]) -> [B, K, h, w]``: ReLU, then divide each map by its max (zero "
              "maps stay zero).",
-             chapters.normalize_cases, chapters.normalize_judge, references=("camlib.localize.normalize",)),
+             chapters.normalize_cases, chapters.normalize_judge, references=("camlib.postprocess.normalize",)),
     Exercise("check_box",
              "``fn(cam [H, W] array, threshold) -> (x0, y0, x1, y1)``, exclusive ends: the paper's "
              "box rule.",
              chapters.box_cases, chapters.box_judge,
-             references=("camlib.localize.cam_to_box", "camlib.localize.cam_to_boxes", "camlib.localize.localize")),
+             references=("camlib.boxes.cam_to_box", "camlib.boxes.cam_to_boxes", "camlib.pipelines.localize")),
     Exercise("check_iou",
              "``fn(a, b) -> float``: intersection over union of two (x0, y0, x1, y1) boxes, exclusive"
              " ends.",
              chapters.iou_cases, chapters.iou_judge,
-             references=("camlib.localize.iou", "camlib.localize.box_accuracy")),
+             references=("camlib.metrics.iou", "camlib.metrics.box_accuracy")),
     Exercise("check_misclassified",
              "``fn(logits [N, C], labels [N]) -> idx [M]``: indices of the wrongly classified images,"
              " ascending.",
@@ -65,7 +65,7 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
              "``fn(model, layer, x, class_idx) -> alpha [B, C]``: mean over (h, w) of d logit / d "
              "features, on any network (with or without GAP).",
              chapters.gradcam_cases, chapters.gradcam_judge, chapters.clean_gradients,
-             references=("camlib.gradcam.gradcam",)),
+             references=("camlib.gradients.gradcam",)),
     Exercise("check_peak",
              "``fn(cam [h, w], image_size (W, H)) -> (x, y)``: the image pixel at the centre of the "
              "map's highest cell (the first one in reading order on a tie).",
@@ -77,17 +77,18 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
     Exercise("check_contrast_map",
              "``fn(features [B, C, h, w], weight [N, C], class_a [B], class_b [B]) -> maps [B, h, "
              "w]``: CAM of class_a minus CAM of class_b.",
-             beyond.contrast_cases, beyond.contrast_judge, references=("camlib.cam.CAM", "camlib.localize.cam_maps")),
+             beyond.contrast_cases, beyond.contrast_judge, references=("camlib.cam.CAM", "camlib.pipelines.cam_maps")),
     Exercise("check_topk_cams",
              "``fn(features [B, C, h, w], weight [N, C], bias [N], k) -> (maps [B, k, h, w], idx [B, "
              "k])``: the raw CAMs of the k most likely classes, most likely first.",
-             beyond.topk_cams_cases, beyond.topk_cams_judge, references=("camlib.cam.CAM", "camlib.localize.cam_maps")),
+             beyond.topk_cams_cases, beyond.topk_cams_judge,
+             references=("camlib.cam.CAM", "camlib.pipelines.cam_maps")),
     Exercise("check_loc_correct",
              "``fn(classes [B, K], boxes [B, K, 4], labels [B], truth [B, 4], k) -> [B] bools``: the "
              "paper's top-k localization: one of the first k guesses has the true class and IoU >= "
              "0.5.",
              beyond.loc_cases, beyond.loc_judge,
-             references=("camlib.localize.box_accuracy", "camlib.localize.localization_accuracy")),
+             references=("camlib.metrics.box_accuracy", "camlib.metrics.localization_accuracy")),
     Exercise("check_near_misses",
              "``fn(logits [N, C], labels [N], k) -> idx [<= k]``: the correctly classified images "
              "with the smallest gap between their two largest probabilities, smallest gap first.",
@@ -115,7 +116,7 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
              "``fn(features [B, C, h, w], weight [N, C], class_idx [B], mask [B, h, w] bool) -> parts [B]``: "
              "the part of each logit (bias excluded) from the masked cells: sum over them of the CAM / (h*w).",
              variations.region_logit_cases, variations.region_logit_judge,
-             references=("camlib.cam.CAM", "camlib.localize.cam_maps")),
+             references=("camlib.cam.CAM", "camlib.pipelines.cam_maps")),
     Exercise("check_mass_box",
              "``fn(cam [H, W] array, threshold) -> (x0, y0, x1, y1)``, exclusive ends: the box of the "
              "8-connected component above threshold * max with the largest sum of map values.",
@@ -123,7 +124,7 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
     Exercise("check_iou_matrix",
              "``fn(a [N, 4], b [M, 4]) -> iou [N, M]``: intersection over union of every box of a with every"
              " box of b, (x0, y0, x1, y1) with exclusive ends; 0 where the union is empty.",
-             variations.iou_matrix_cases, variations.iou_matrix_judge, references=("camlib.localize.iou",)),
+             variations.iou_matrix_cases, variations.iou_matrix_judge, references=("camlib.metrics.iou",)),
     Exercise("check_missed_at_k",
              "``fn(logits [N, C], labels [N], k) -> idx [M]``: indices of the images whose true class is not "
              "among their k most likely classes, ascending.",
@@ -133,7 +134,7 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
              "per image, ReLU(sum_k alpha_k f_k), alpha the spatial mean of d logit / d features; no hook or "
              ".grad left behind.",
              variations.gradcam_maps_cases, variations.gradcam_maps_judge, chapters.clean_gradients,
-             references=("camlib.gradcam.gradcam",)),
+             references=("camlib.gradients.gradcam",)),
 ]}
 
 

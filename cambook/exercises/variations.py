@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from camlib.localize import cam_to_box
+from camlib.boxes import cam_to_box
 
 from .chapters import _cam_reference, box_slips
 from .core import Case, CheckFailed, Layer, Net, _close, _expect_tensor, _seed, _t, _type_name

@@ -120,7 +120,7 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
                                       "    return _real(obj, name, *default)\n"
                                       "builtins.getattr = _fake", zeros),
         "a03_reference_importlib.ipynb": notebook(
-            IMPORTS, "import importlib\niou_matrix = importlib.import_module('camlib.localize').iou",
+            IMPORTS, "import importlib\niou_matrix = importlib.import_module('camlib.metrics').iou",
             "from cambook.exercises.chapters import _cam_reference\nregion_logit = _cam_reference"),
         "a04_reference_dunder.ipynb": notebook(
             IMPORTS, "iou_matrix = getattr(__import__('camlib'), 'iou')\niou_matrix.__module__ = '__main__'",
@@ -270,10 +270,10 @@ def test_forged_answers_are_judged_as_data(graded):
 
 def test_reaching_the_reference_is_reported(graded):
     rows = rows_of(graded, "a03_reference_importlib.ipynb")
-    assert "camlib imported by a name in a string ('camlib.localize')" in rows["iou_matrix"]["message"]
+    assert "camlib imported by a name in a string ('camlib.metrics')" in rows["iou_matrix"]["message"]
     assert "`cambook.exercises` internals" in rows["region_logit"]["message"]
     dunder = rows_of(graded, "a04_reference_dunder.ipynb")
-    assert "`camlib.localize.iou` (named in a string)" in dunder["iou_matrix"]["message"], dunder["iou_matrix"]
+    assert "`camlib.metrics.iou` (named in a string)" in dunder["iou_matrix"]["message"], dunder["iou_matrix"]
     assert dunder["region_logit"]["result"] == "fail", "the harness's frames hold no reference to steal"
 
 
