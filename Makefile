@@ -46,9 +46,11 @@ book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
 
 test: lint unit nbval site
 
-# ruff: pyflakes, pycodestyle, import order, 120 columns (pyproject.toml)
+# ruff: pyflakes, pycodestyle, import order, docstrings, 120 columns; mypy: camlib's type
+# hints (both set in pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -q --ignore=tests/site

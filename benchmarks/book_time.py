@@ -3,7 +3,7 @@
 Like ``tools/execute_notebooks.py`` (what ``make notebooks`` runs): nbclient, kernel
 ``python3``, working directory the chapter's folder, 900 s per cell; but the executed
 copy is thrown away, so the stored notebooks are untouched. The time includes starting
-the kernel. The book's shipped GAPNet is loaded first (``camlib.book_model``), to time that load on its
+the kernel. The book's shipped GAPNet is loaded first (``cambook.book_model``), to time that load on its
 own; the chapters load the shipped networks too, so no chapter trains one except chapter 2's
 short demonstration run (``benchmarks/train_gapnet.py`` times a full training run).
 """
@@ -17,7 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-import camlib
+import cambook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def _describe(err: Exception, nb) -> str:
 def run_book(chapters: list[Path] | None = None, log: Callable[[str], None] = print) -> dict:
     chapters = chapters or sorted((ROOT / "book" / "chapters").glob("*.ipynb"))
     start = time.perf_counter()
-    camlib.book_model("gapnet", device="cpu")  # the shipped network the chapters load
+    cambook.book_model("gapnet", device="cpu")  # the shipped network the chapters load
     gapnet_s = time.perf_counter() - start
     rows = []
     for path in chapters:

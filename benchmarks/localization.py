@@ -1,6 +1,6 @@
 """Localization on camlib's synthetic data with ground-truth boxes: CAM, Grad-CAM and two baselines.
 
-The trained GAPNet of the book (``camlib.book_model("gapnet")``), the book's ``valid`` and ``test``
+The trained GAPNet of the book (``cambook.book_model("gapnet")``), the book's ``valid`` and ``test``
 splits. For each image one box; a box is correct when its IoU with the true box is at
 least 0.5 (the paper's criterion). Methods:
 
@@ -20,6 +20,7 @@ import time
 import torch
 from torch import Tensor
 
+import cambook
 import camlib
 
 # The grids of chapters 5 and 6, so that the appendix and the chapters choose from the same values.
@@ -44,7 +45,7 @@ def boxes_at(maps: Tensor, size: tuple[int, int], thresholds) -> dict[float, lis
 
 def cam_boxes(model, images: Tensor, thresholds, class_idx=None) -> dict[float, list]:
     """CAM boxes of images [N, C, H, W] (predicted class, or ``class_idx``) at several thresholds."""
-    _, maps = camlib.cam_maps(model, images, class_idx=class_idx)
+    maps = camlib.cam_maps(model, images, class_idx=class_idx).maps
     return boxes_at(maps[:, 0], tuple(images.shape[-2:]), thresholds)
 
 
@@ -63,7 +64,7 @@ def _accuracies(model, x: Tensor, y: Tensor, boxes: Tensor) -> tuple[dict, dict]
         "cam_pred": {t: camlib.box_accuracy(cam[t], truth) for t in THRESHOLDS},
         "cam_true": {t: camlib.box_accuracy(cam_true[t], truth) for t in THRESHOLDS},
         "gradcam_pred": {t: camlib.box_accuracy(grad[t], truth) for t in THRESHOLDS},
-        "centre": {f: camlib.box_accuracy([camlib.centre_box(side, side, f)] * n, truth) for f in FRACTIONS},
+        "centre": {f: camlib.box_accuracy([camlib.centre_box((side, side), f)] * n, truth) for f in FRACTIONS},
         "whole": camlib.box_accuracy([(0, 0, side, side)] * n, truth),
     }
     extra = {"same_boxes_cam_gradcam": sum(a == b for a, b in zip(cam[0.2], grad[0.2])) / n,
@@ -74,10 +75,10 @@ def _accuracies(model, x: Tensor, y: Tensor, boxes: Tensor) -> tuple[dict, dict]
 
 def run_localization(device: torch.device) -> dict:
     start = time.perf_counter()
-    model = camlib.book_model("gapnet", device=device)
+    model = cambook.book_model("gapnet", device=device)
     model_s = time.perf_counter() - start
-    val_x, val_y, val_boxes = camlib.book_split("valid")
-    test_x, test_y, test_boxes = camlib.book_split("test")
+    val_x, val_y, val_boxes = cambook.book_split("valid")
+    test_x, test_y, test_boxes = cambook.book_split("test")
     val, _ = _accuracies(model, val_x, val_y, val_boxes)
     test, extra = _accuracies(model, test_x, test_y, test_boxes)
     chosen = {}

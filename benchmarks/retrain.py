@@ -23,9 +23,10 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 import torch  # noqa: E402
 
+import cambook  # noqa: E402
 import camlib  # noqa: E402
 from benchmarks.machine import cpu_description  # noqa: E402
-from camlib.book_models import RECIPES, manifest  # noqa: E402
+from cambook.networks import RECIPES, manifest  # noqa: E402
 
 TOLERANCE = 0.015  # a retrained network lands within 1.5 points of the shipped one's test accuracy
 
@@ -41,11 +42,11 @@ def main() -> None:
     device = torch.device(args.device)
     shipped = manifest()
 
-    test_x, test_y, test_boxes = camlib.book_split("test")
+    test_x, test_y, test_boxes = cambook.book_split("test")
     rows, all_same = [], True
     for name in args.names:
         recipe = RECIPES[name]
-        train_x, train_y, _ = camlib.book_split(recipe.split)
+        train_x, train_y, _ = cambook.book_split(recipe.split)
         states = []
         for run in range(args.runs):
             model = recipe.build()
@@ -56,7 +57,7 @@ def main() -> None:
             seconds = time.perf_counter() - start
             acc = camlib.evaluate(model, test_x, test_y)
             gap = isinstance(getattr(model, "pool", None), torch.nn.AdaptiveAvgPool2d)  # CAM reads GAP networks
-            loc = (camlib.box_accuracy(camlib.cam_to_boxes(camlib.cam_maps(model, test_x)[1][:, 0], 0.2, size=64),
+            loc = (camlib.box_accuracy(camlib.cam_to_boxes(camlib.cam_maps(model, test_x).maps[:, 0], 0.2, size=64),
                                        test_boxes) if gap else None)
             rows.append((name, run + 1, seconds, acc, shipped[name]["test_accuracy"], loc))
             states.append({k: v.cpu() for k, v in model.state_dict().items()})

@@ -51,6 +51,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import Tensor, nn
 
+import cambook
 import camlib
 from camlib.cam import find_fc
 from camlib.pretrained import IMAGENET_MEAN, IMAGENET_STD, make_preprocess
@@ -390,7 +391,7 @@ AGREEMENT_WHAT = (f"each library's top-5 maps of the same 5 photos (camlib.sampl
 
 
 def run_agreement(models: tuple[str, ...], device: torch.device) -> dict:
-    photos = list(camlib.sample_images().values())
+    photos = list(cambook.sample_images().values())
     rows: list[dict] = []
     tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False  # the maths, in float32

@@ -1,6 +1,8 @@
 """How the chapters read: per page, the visible code, long lines, figures, tables and page height.
 
-    python tools/page_stats.py [--site _build/html] [--json FILE] [--wide]
+    python -m tools.page_stats [--site _build/html] [--json FILE] [--wide]
+
+Run it from the repository's root, as a module, so that the site test's rule imports.
 
 From the stored notebooks it counts, per chapter, the code lines a reader sees (code cells
 that are neither removed nor folded), how many of them are wider than 88 columns, text
@@ -16,15 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script: make `tests` importable
+from tests.site.test_site import CHROMIUM, FLAGS, QuietHandler, describe_wide, toc_pages, wide_blocks
 
-from tests.site.test_site import CHROMIUM, FLAGS, QuietHandler, describe_wide, toc_pages, wide_blocks  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 HIDDEN = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
 WIDTH = 88

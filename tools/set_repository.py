@@ -3,7 +3,7 @@
     python tools/set_repository.py https://github.com/OWNER/REPO
 
 The Colab launch buttons and the repository button are generated from _config.yml; the
-set-up cells install camlib from the same URL with pip.
+set-up cells (in book/src/*.py and their notebooks) install camlib-book from the same URL with pip.
 """
 from __future__ import annotations
 
@@ -37,6 +37,15 @@ def main(url: str) -> None:
         if changed:
             nbformat.write(nb, path)
             print(f"updated {path.relative_to(ROOT)}")
+    for path in sorted((ROOT / "book" / "src").glob("*.py")):  # the files authors edit, paired with the notebooks
+        text = path.read_text()
+        head, sep, rest = text.partition('tags=["colab-setup", "remove-cell"]')
+        if sep:
+            cell, nxt, tail = rest.partition("\n# %%")
+            new = head + sep + URL.sub(url, cell) + nxt + tail
+            if new != text:
+                path.write_text(new)
+                print(f"updated {path.relative_to(ROOT)}")
     print(f"repository set to {url}")
 
 

@@ -1,11 +1,13 @@
-"""Train the book's networks and ship them inside camlib (camlib/weights/).
+"""Train the book's networks and ship them inside cambook (cambook/weights/).
 
-    python tools/train_book_models.py              # every network of camlib.book_models.RECIPES
-    python tools/train_book_models.py gapnet       # just one (the others' records are kept)
+    python -m tools.train_book_models              # every network of cambook.networks.RECIPES
+    python -m tools.train_book_models gapnet       # just one (the others' records are kept)
+
+Run it from the repository's root, as a module, so that ``benchmarks`` imports as a package.
 
 Each network is trained on the CPU with its recipe (the seed is among the settings), saved
 as a state dict (loaded later with ``weights_only=True``), and recorded in
-``camlib/weights/manifest.json`` with its SHA-256, its recipe, its accuracy on the test split
+``cambook/weights/manifest.json`` with its SHA-256, its recipe, its accuracy on the test split
 and how it was made: torch and NumPy versions, Python, the machine and its CPU, the number
 of threads, the date, the git commit and the training time. Re-running it on the same
 machine gives the same bytes; on another machine it gives a slightly different network,
@@ -22,15 +24,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+
+import cambook
+import camlib
+from benchmarks.machine import cpu_description, git_commit
+from cambook.networks import MANIFEST, RECIPES, WEIGHTS_DIR, sha256
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` importable
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import camlib  # noqa: E402
-from benchmarks.machine import cpu_description, git_commit  # noqa: E402
-from camlib.book_models import MANIFEST, RECIPES, WEIGHTS_DIR, sha256  # noqa: E402
 
 
 def made_by() -> dict:
@@ -42,8 +44,8 @@ def made_by() -> dict:
 
 def train_one(name: str) -> dict:
     recipe = RECIPES[name]
-    images, labels, _ = camlib.book_split(recipe.split)
-    test_images, test_labels, _ = camlib.book_split("test")
+    images, labels, _ = cambook.book_split(recipe.split)
+    test_images, test_labels, _ = cambook.book_split("test")
     model = recipe.build()
     start = time.perf_counter()
     losses = camlib.train(model, images, labels, device="cpu", progress=False, **recipe.settings)

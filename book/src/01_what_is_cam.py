@@ -29,7 +29,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+                    "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
+                   check=True)
 
 # %% [markdown]
 # We pick the device in one place: the GPU when there is one, else the CPU. Everything in
@@ -41,6 +42,7 @@ import pandas as pd
 import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
+import cambook
 import camlib
 
 device = camlib.default_device()
@@ -67,12 +69,12 @@ print("head:", model.pool, model.fc, sep="\n  ")
 #
 # ## The photo
 #
-# `camlib.sample_images()` returns photos that ship inside scikit-learn and scikit-image.
+# `cambook.sample_images()` returns photos that ship inside scikit-learn and scikit-image.
 # `"china"` is scikit-learn's `china.jpg`, a pagoda at the Summer Palace in Beijing,
 # centre-cropped to a square.
 
 # %%
-photos = camlib.sample_images()
+photos = cambook.sample_images()
 photo = photos["china"]
 print("photo:", photo.shape, photo.dtype)
 
@@ -127,11 +129,11 @@ print("class:", categories[top_class], "| map:", tuple(cam_map.shape))
 # stretched to the photo's size with bilinear interpolation and laid over it
 # (`camlib.overlay`, which keeps the positive part and divides it by its maximum). Red is
 # where the evidence for "palace" is strongest. The green box is one we drew by hand
-# around the tower (`camlib.data.HAND_BOXES["china"]`): it is not used by the network, only
+# around the tower (`cambook.HAND_BOXES["china"]`): it is not used by the network, only
 # to measure the map against.
 
 # %% tags=["hide-input"] mystnb={"image": {"alt": "Left, the raw 7 by 7 class activation map of palace with a colour bar of its values; right, the same map upsampled and laid over the photo as a heat map, with a hand-drawn green box around the tower"}}
-tower = camlib.data.HAND_BOXES["china"]
+tower = cambook.HAND_BOXES["china"]
 fig, axes = plt.subplots(1, 2, figsize=(8.2, 3.6))
 im = axes[0].imshow(cam_map.cpu(), cmap="jet")
 fig.colorbar(im, ax=axes[0], fraction=0.046, pad=0.04, label="raw CAM value")

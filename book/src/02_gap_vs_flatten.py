@@ -31,7 +31,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+                    "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
+                   check=True)
 
 # %% [markdown]
 # The usual start: the device chosen in one place, and a seed.
@@ -41,6 +42,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
+import cambook
 import camlib
 
 device = camlib.default_device()
@@ -56,8 +58,8 @@ _ = torch.manual_seed(0)
 # name the object. `camlib.book_split` returns the same standard splits in every chapter.
 
 # %%
-train_images, train_labels, train_boxes = camlib.book_split("train")
-test_images, test_labels, test_boxes = camlib.book_split("test")
+train_images, train_labels, train_boxes = cambook.book_split("train")
+test_images, test_labels, test_boxes = cambook.book_split("test")
 print("train:", tuple(train_images.shape), "| test:", tuple(test_images.shape))
 print("classes:", camlib.CLASSES)
 print("train images per class:", torch.bincount(train_labels).tolist())
@@ -170,13 +172,13 @@ print("loss per epoch:", [round(loss, 2) for loss in losses])
 # slightly different network, and every number derived from it moves: which test images
 # are wrong, box accuracies, chosen thresholds. So the networks the rest of the book builds
 # on were trained once, for the full 8 epochs, by `tools/train_book_models.py`, and ship
-# inside camlib with a SHA-256 that is checked when they load. `camlib.book_model` loads
-# them; with `retrain=True`, or the environment variable `CAMLIB_RETRAIN=1`, it trains them
-# on your machine instead, and says so.
+# inside the book's companion package, cambook, with a SHA-256 that is checked when they
+# load. `cambook.book_model` loads them; with `retrain=True`, or the environment variable
+# `CAMLIB_RETRAIN=1`, it trains them on your machine instead, and says so.
 
 # %%
-gap_net = camlib.book_model("gapnet", device=device)
-flat_net = camlib.book_model("flattennet", device=device)
+gap_net = cambook.book_model("gapnet", device=device)
+flat_net = cambook.book_model("flattennet", device=device)
 
 # %% [markdown]
 # The network you just watched, next to the shipped GAPNet, trained on eight times as many

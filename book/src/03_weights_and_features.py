@@ -28,7 +28,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+                    "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
+                   check=True)
 
 # %%
 import matplotlib.pyplot as plt
@@ -36,6 +37,7 @@ import pandas as pd
 import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
+import cambook
 import camlib
 
 device = camlib.default_device()
@@ -49,7 +51,7 @@ _ = torch.manual_seed(0)
 # %%
 pretrained = camlib.load_pretrained("efficientnet_lite0", device=device)
 model, preprocess, categories = pretrained
-photo = camlib.sample_images()["china"]
+photo = cambook.sample_images()["china"]
 x = preprocess(photo).unsqueeze(0).to(device)
 print("photo:", photo.shape, "| input:", tuple(x.shape))
 print("the head:", model.pool, model.dropout, model.fc, sep="\n  ")
@@ -442,7 +444,7 @@ check_region_logit(region_logit)
 # the hand-drawn tower box, and how much from the rest?
 
 # %%
-x0, y0, x1, y1 = camlib.data.HAND_BOXES["china"]
+x0, y0, x1, y1 = cambook.HAND_BOXES["china"]
 stride = photo.shape[0] / features.shape[-1]  # photo pixels per cell of the 7 x 7 grid
 cy, cx = (torch.arange(7) + 0.5) * stride, (torch.arange(7) + 0.5) * stride
 tower = ((cy[:, None] >= y0) & (cy[:, None] < y1) & (cx >= x0) & (cx < x1))[None]

@@ -35,7 +35,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+                    "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
+                   check=True)
 
 # %%
 import matplotlib.pyplot as plt
@@ -43,8 +44,8 @@ import pandas as pd
 import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-import camlib
 import cambook.widgets
+import camlib
 from cambook.plots import matrix_heatmap
 
 set_matplotlib_formats("jpeg")  # photographic figures: JPEG keeps the notebook small
@@ -56,7 +57,7 @@ _ = torch.manual_seed(0)
 # %%
 pretrained = camlib.load_pretrained("efficientnet_lite0", device=device)
 categories = pretrained.categories
-photos = camlib.sample_images()
+photos = cambook.sample_images()
 photo = photos["china"]
 
 # %% [markdown]
@@ -112,7 +113,7 @@ dome_map = camlib.upsample(dome.maps[0].cpu(), photo.shape[:2])  # [1, H, W]
 titles = [f"{n} {100 * p:.1f}%" for n, p in zip(names, result.probs[0])]
 titles.append(f"dome {100 * dome.probs[0, 0]:.2f}%")
 fig = camlib.show_cams(photo, torch.cat([maps, dome_map]), titles, shared_scale=True,
-                       size=2.1)
+                       panel_inches=2.1)
 plt.show()
 
 # %% [markdown]
@@ -148,11 +149,11 @@ for other in [n for n in names if n not in whole] + ["dome"]:
 
 # %% [markdown]
 # And where does each map point? We ask whether its peak falls inside the tower box we
-# drew by hand (`camlib.data.HAND_BOXES`, as in chapter 1), and what share of its positive
+# drew by hand (`cambook.HAND_BOXES`, as in chapter 1), and what share of its positive
 # evidence lies inside the box.
 
 # %%
-tower = camlib.data.HAND_BOXES["china"]
+tower = cambook.HAND_BOXES["china"]
 x0, y0, x1, y1 = tower
 all_six = torch.cat([maps, dome_map])
 raw = torch.cat([result.maps[0], dome.maps[0]]).cpu()  # [6, 7, 7]
@@ -472,7 +473,7 @@ check_normalize(normalize)
 #    per-map scaling hides?
 
 # %% tags=["answer", "hide-cell"] mystnb={"code_prompt_show": "Show a possible answer", "image": {"alt": "The pagoda photo and the maps of its five top classes and dome, each scaled by its own maximum, so that every map reaches full red"}}
-fig = camlib.show_cams(photo, torch.cat([maps, dome_map]), titles, size=2.1)
+fig = camlib.show_cams(photo, torch.cat([maps, dome_map]), titles, panel_inches=2.1)
 plt.show()
 
 # %% [markdown]

@@ -30,7 +30,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+                    "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
+                   check=True)
 
 # %% [markdown]
 # The usual start: the device chosen in one place, and a seed.
@@ -43,6 +44,7 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 from scipy import ndimage
 
+import cambook
 import camlib
 
 device = camlib.default_device()
@@ -53,13 +55,13 @@ _ = torch.manual_seed(0)
 # %% [markdown]
 # ## The model and the data
 #
-# `camlib.book_model("gapnet")` is the GAPNet every chapter shares: a small convolutional
+# `cambook.book_model("gapnet")` is the GAPNet every chapter shares: a small convolutional
 # trunk, global average pooling and one `Linear` layer, trained on the synthetic training
-# split and shipped with camlib, so that these pages print the same numbers on every
+# split and shipped with the book's package cambook, so that these pages print the same numbers on every
 # machine (chapter 2 shows it train).
 
 # %%
-model = camlib.book_model("gapnet", device=device)
+model = cambook.book_model("gapnet", device=device)
 
 # %% [markdown]
 # Two more splits. The **validation** split is for every choice we make (a threshold, the
@@ -68,8 +70,8 @@ model = camlib.book_model("gapnet", device=device)
 # slices: the box covers columns `x0 .. x1 - 1` and rows `y0 .. y1 - 1`.
 
 # %%
-val_images, val_labels, val_boxes = camlib.book_split("valid")
-test_images, test_labels, test_boxes = camlib.book_split("test")
+val_images, val_labels, val_boxes = cambook.book_split("valid")
+test_images, test_labels, test_boxes = cambook.book_split("test")
 H, W = test_images.shape[-2:]
 print(f"valid: {len(val_images)} images, test: {len(test_images)}, each {H} x {W}")
 print("first test box:", test_boxes[0].tolist())
@@ -201,7 +203,8 @@ print(f"IoU = {inter} / {union} = {inter / union:.3f}; "
 
 # %%
 truth = test_boxes.tolist()
-test_logits, test_maps = camlib.cam_maps(model, test_images)  # [1000, 1, 16, 16]
+truth = test_boxes.tolist()
+test_maps = camlib.cam_maps(model, test_images).maps  # [1000, 1, 16, 16]
 cam_boxes = camlib.cam_to_boxes(test_maps[:, 0], 0.2, size=(H, W))  # [1000, 4]
 acc_cam = camlib.box_accuracy(cam_boxes.tolist(), truth)
 print(f"CAM boxes at 20 % of the max: {acc_cam:.1%} of {len(truth)} reach IoU 0.5")
@@ -218,7 +221,7 @@ print(f"CAM boxes at 20 % of the max: {acc_cam:.1%} of {len(truth)} reach IoU 0.
 # %%
 fractions = np.round(np.arange(0.2, 1.01, 0.05), 2)
 val_truth = val_boxes.tolist()
-centre_val = {f: camlib.box_accuracy([camlib.centre_box(W, H, f)] * len(val_truth),
+centre_val = {f: camlib.box_accuracy([camlib.centre_box((H, W), f)] * len(val_truth),
                                      val_truth)
               for f in fractions}
 best_fraction = max(centre_val, key=centre_val.get)
@@ -233,7 +236,7 @@ def one_box_for_all(box):
     return camlib.box_accuracy([box] * len(truth), truth)
 
 
-centre = camlib.centre_box(W, H, best_fraction)
+centre = camlib.centre_box((H, W), best_fraction)
 table = pd.DataFrame({
     "method": ["whole image", f"centred box, {best_fraction:.2f} of each side",
                "CAM, threshold 0.2 (the paper's)"],
@@ -291,7 +294,7 @@ plt.show()
 
 # %%
 pretrained = camlib.load_pretrained("efficientnet_lite0", device=device)
-photos = camlib.sample_images()
+photos = cambook.sample_images()
 found = {name: camlib.localize(pretrained, photo, topk=1, threshold=0.2)[0]
          for name, photo in photos.items()}
 pd.DataFrame({
@@ -404,7 +407,7 @@ check_iou_matrix(iou_matrix)
 #    component?
 
 # %% tags=["answer", "hide-cell"] mystnb={"code_prompt_show": "Show a possible answer"}
-_, val_maps = camlib.cam_maps(model, val_images)
+val_maps = camlib.cam_maps(model, val_images).maps
 val_up = camlib.normalize(camlib.upsample(val_maps[:, 0], (H, W))).numpy()
 
 

@@ -26,7 +26,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+                    "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
+                   check=True)
 
 # %% [markdown]
 # The usual start: the device chosen in one place, and a seed.
@@ -38,6 +39,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+import cambook
 import camlib
 
 device = camlib.default_device()
@@ -50,9 +52,9 @@ _ = torch.manual_seed(0)
 # The shipped GAPNet of chapters 2 and 5, and the same validation and test splits.
 
 # %%
-model = camlib.book_model("gapnet", device=device)
-val_images, val_labels, val_boxes = camlib.book_split("valid")
-test_images, test_labels, test_boxes = camlib.book_split("test")
+model = cambook.book_model("gapnet", device=device)
+val_images, val_labels, val_boxes = cambook.book_split("valid")
+test_images, test_labels, test_boxes = cambook.book_split("test")
 H, W = test_images.shape[-2:]
 val_truth, truth = val_boxes.tolist(), test_boxes.tolist()
 
@@ -64,7 +66,8 @@ val_truth, truth = val_boxes.tolist(), test_boxes.tolist()
 # 64 x 64 and normalized, as in chapter 5).
 
 # %%
-test_logits, test_maps = camlib.cam_maps(model, test_images, class_idx="all")
+result = camlib.cam_maps(model, test_images, class_idx="all")
+test_logits, test_maps = result.logits, result.maps
 test_pred = test_logits.argmax(dim=1)
 print("maps of all classes:", tuple(test_maps.shape), "(images, classes, h, w)")
 
@@ -85,7 +88,7 @@ def boxes(maps, classes, t):
 
 # %%
 thresholds = [round(t, 2) for t in np.arange(0.05, 0.81, 0.05)]
-_, val_maps = camlib.cam_maps(model, val_images)  # [500, 1, 16, 16]: predicted class
+val_maps = camlib.cam_maps(model, val_images).maps  # [500, 1, 16, 16]: predicted class
 val_acc = {t: camlib.box_accuracy(camlib.cam_to_boxes(val_maps[:, 0], t, size=(H, W))
                                   .tolist(), val_truth)
            for t in thresholds}
@@ -208,12 +211,12 @@ def paper_metrics(box_of):
 
 # %% tags=["hide-input"]
 fraction = max(np.round(np.arange(0.2, 1.01, 0.05), 2),  # the centred box of chapter 5
-               key=lambda f: camlib.box_accuracy([camlib.centre_box(W, H, f)] * 500,
+               key=lambda f: camlib.box_accuracy([camlib.centre_box((H, W), f)] * 500,
                                                  val_truth))
 methods = {
     "whole image": lambda cls: [(0, 0, W, H)] * len(cls),
     f"centred box, {fraction:.2f} of each side":
-        lambda cls: [camlib.centre_box(W, H, fraction)] * len(cls),
+        lambda cls: [camlib.centre_box((H, W), fraction)] * len(cls),
     "CAM, threshold 0.2": lambda cls: boxes(test_maps, cls, 0.2),
     f"CAM, threshold {best_t:.2f}": lambda cls: boxes(test_maps, cls, best_t),
 }
@@ -246,7 +249,7 @@ pd.DataFrame([paper_metrics(box_of) for box_of in methods.values()], index=metho
 # "similar performance on classification", and GAP localizes better "by a reasonable
 # margin", both with the same box rule at the same 20 % threshold.
 #
-# `camlib.book_model("gmpnet")` is the same trunk and head, trained with the same recipe
+# `cambook.book_model("gmpnet")` is the same trunk and head, trained with the same recipe
 # on the same images, with `nn.AdaptiveMaxPool2d(1)` in place of GAP. Its maps are the
 # same weighted sums $\sum_k w_{c,k} f_k$ (the paper maps its GMP network the same way);
 # `camlib.CAM` checks that it reads a GAP network, so for GMP we name the layer whose maps
@@ -255,15 +258,15 @@ pd.DataFrame([paper_metrics(box_of) for box_of in methods.values()], index=metho
 # folded below, does both for one network).
 
 # %%
-gmp_model = camlib.book_model("gmpnet", device=device)
+gmp_model = cambook.book_model("gmpnet", device=device)
 
 # %% tags=["hide-input"]
 def pooling_row(net, layer):
     """Classification, and box accuracy at 0.2 and at a threshold chosen on valid."""
-    val_raw = camlib.cam_maps(net, val_images, target_layer=layer)[1][:, 0]
+    val_raw = camlib.cam_maps(net, val_images, target_layer=layer).maps[:, 0]
     chosen = max(thresholds, key=lambda t: camlib.box_accuracy(
         camlib.cam_to_boxes(val_raw, t, size=(H, W)).tolist(), val_truth))
-    test_raw = camlib.cam_maps(net, test_images, target_layer=layer)[1][:, 0]
+    test_raw = camlib.cam_maps(net, test_images, target_layer=layer).maps[:, 0]
     at = {t: camlib.cam_to_boxes(test_raw, t, size=(H, W)).tolist()
           for t in (0.2, chosen)}
     return {"classification (%)": 100 * camlib.evaluate(net, test_images, test_labels),
@@ -301,8 +304,8 @@ picks = [0, 1, 2, 3]
 fig, axes = plt.subplots(2, len(picks), figsize=(7, 3.8))
 for row, (name, net, layer) in enumerate([("GAP", model, None),
                                           ("GMP", gmp_model, "features")]):
-    _, raw = camlib.cam_maps(net, test_images[picks], class_idx=test_labels[picks],
-                             target_layer=layer)
+    raw = camlib.cam_maps(net, test_images[picks], class_idx=test_labels[picks],
+                          target_layer=layer).maps
     up = camlib.normalize(camlib.upsample(raw[:, 0], (H, W)))
     t = pooling.loc[name, "own threshold"]
     for j, k in enumerate(picks):
@@ -338,7 +341,8 @@ def at_size(size):
     """Classification and box accuracy (%) of the first n_sub test images, at size."""
     x = F.interpolate(test_images[:n_sub], size=(size, size), mode="bilinear",
                       align_corners=False)
-    logits, maps = camlib.cam_maps(model, x, class_idx="all")
+    result = camlib.cam_maps(model, x, class_idx="all")
+    logits, maps = result.logits, result.maps
     pred, labels = logits.argmax(dim=1), test_labels[:n_sub]
     row = {"map": f"{maps.shape[-1]}x{maps.shape[-1]}",
            "classification (%)": 100 * (pred == labels).float().mean().item()}
@@ -385,7 +389,7 @@ smeared = F.interpolate(shrunk, size=(96, 96), mode="bilinear", align_corners=Fa
 # %% tags=["hide-input"]
 def blur_row(x, labels, truth_boxes, side):
     """Classification, and the true class's box accuracy at 0.2 and best_t (%)."""
-    _, maps = camlib.cam_maps(model, x, class_idx=labels)
+    maps = camlib.cam_maps(model, x, class_idx=labels).maps
     row = {"classification (%)": 100 * camlib.evaluate(model, x, labels)}
     for t in (0.2, best_t):
         pred_boxes = camlib.cam_to_boxes(maps[:, 0], t, size=(side, side)).tolist()
@@ -486,11 +490,11 @@ def upsample_images(images, size):
                          align_corners=False)
 
 
-_, val96 = camlib.cam_maps(model, upsample_images(val_images, 96))  # predicted class
+val96 = camlib.cam_maps(model, upsample_images(val_images, 96)).maps  # predicted class
 t96 = max(thresholds, key=lambda t: camlib.box_accuracy(
     camlib.cam_to_boxes(val96[:, 0], t, size=(H, W)).tolist(), val_truth))
-_, test96 = camlib.cam_maps(model, upsample_images(test_images[:n_sub], 96),
-                            class_idx=test_labels[:n_sub])
+test96 = camlib.cam_maps(model, upsample_images(test_images[:n_sub], 96),
+                         class_idx=test_labels[:n_sub]).maps
 boxes96 = camlib.cam_to_boxes(test96[:, 0], t96, size=(H, W)).tolist()
 acc96 = camlib.box_accuracy(boxes96, truth[:n_sub])
 at64 = sizes.loc[64, f"true {best_t:.2f} (%)"]

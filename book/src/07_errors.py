@@ -32,7 +32,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+                    "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
+                   check=True)
 
 # %% [markdown]
 # The usual start: the device chosen in one place, and a seed.
@@ -46,6 +47,7 @@ from matplotlib.colors import LogNorm
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 from scipy import ndimage
 
+import cambook
 import camlib
 from cambook.plots import matrix_heatmap
 
@@ -57,15 +59,15 @@ _ = torch.manual_seed(0)
 # %% [markdown]
 # ## The model and the test images
 #
-# The GAPNet every chapter shares (trained on the training split and shipped with camlib,
+# The GAPNet every chapter shares (trained on the training split and shipped with cambook,
 # see chapter 2), and the 1000 test images with their true boxes and, this time, the
 # masks of their objects (the exact pixels of each object, which the generator knows).
 
 # %%
-model = camlib.book_model("gapnet", device=device)
+model = cambook.book_model("gapnet", device=device)
 
 # %%
-images, labels, boxes, objects = camlib.book_split("test", with_masks=True)
+images, labels, boxes, objects = cambook.book_split("test", with_masks=True)
 classes = camlib.CLASSES
 num_classes = len(classes)
 print("test images:", tuple(images.shape), "| object masks:", tuple(objects.shape))
@@ -80,7 +82,8 @@ print("classes:", classes)
 # results on the CPU.
 
 # %%
-logits, maps = camlib.cam_maps(model, images, class_idx="all", batch_size=250)
+result = camlib.cam_maps(model, images, class_idx="all", batch_size=250)
+logits, maps = result.logits, result.maps
 probs = logits.softmax(dim=1)
 pred = logits.argmax(dim=1)
 print("logits:", tuple(logits.shape), "| maps:", tuple(maps.shape),
@@ -474,7 +477,7 @@ print("misclassified, true class's peak in the box:      ", count(true_peak_in[w
 # %%
 pretrained = camlib.load_pretrained("efficientnet_lite0", device=device)
 categories = pretrained.categories
-photos = camlib.sample_images()
+photos = cambook.sample_images()
 for word in ("motorcycle", "dahlia"):
     print(f"a category with {word!r} in its name among the {len(categories)}:",
           any(word in c for c in categories))
@@ -514,7 +517,7 @@ for name, r in found.items():
     titles = [f"{categories[c]} {100 * p:.1f}%"
               for c, p in zip(r.class_idx[0].tolist(), r.probs[0].tolist())]
     fig = camlib.show_cams(photos[name], list(r.maps[0].cpu()), titles,
-                           shared_scale=True, size=2.2)
+                           shared_scale=True, panel_inches=2.2)
     plt.show()
 
 # %% [markdown]

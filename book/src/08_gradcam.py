@@ -28,7 +28,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "camlib @ git+https://github.com/camlib-book/cam-book"], check=True)
+                    "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
+                   check=True)
 
 # %%
 import textwrap
@@ -40,6 +41,7 @@ import torch
 import torchvision
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
+import cambook
 import camlib
 
 device = camlib.default_device()
@@ -113,7 +115,7 @@ def feature_gradient(model, x, class_idx):
 # %%
 pretrained = camlib.load_pretrained("efficientnet_lite0", device=device)
 model, preprocess, categories = pretrained
-photo = camlib.sample_images()["china"]
+photo = cambook.sample_images()["china"]
 x = preprocess(photo).unsqueeze(0).to(device)
 palace = categories.index("palace")
 weight = model.fc.weight.detach()
@@ -177,10 +179,10 @@ plt.show()
 # images and the map of each image's true class.
 
 # %%
-gapnet = camlib.book_model("gapnet", device=device)
+gapnet = cambook.book_model("gapnet", device=device)
 
 # %%
-test_images, test_labels, test_boxes = camlib.book_split("test")
+test_images, test_labels, test_boxes = cambook.book_split("test")
 xb, yb = test_images[:8].to(device), test_labels[:8].to(device)
 with camlib.CAM(gapnet) as cam:
     gap_cams = cam(xb, class_idx=yb).maps  # a 1-D tensor: one class per image
@@ -338,7 +340,7 @@ except ValueError as err:
 # further, and stops when it finds no feature map that is averaged into it:
 
 # %%
-flatnet = camlib.book_model("flattennet", device=device)
+flatnet = cambook.book_model("flattennet", device=device)
 
 # %%
 try:
