@@ -140,3 +140,25 @@ def test_the_wheel_ships_the_weights(tmp_path):
     assert "cambook/weights/manifest.json" in names and "camlib/py.typed" in names
     book = {p.relative_to(ROOT).as_posix() for p in (ROOT / "cambook").rglob("*.py")}
     assert "cambook/exercises/registry.py" in book and book <= names, sorted(book - names)
+
+
+def test_show_notes_prints_each_note_once_and_leaves_the_root_logger_alone(capsys):
+    import io
+    import logging
+
+    import cambook
+    root_handlers = list(logging.getLogger().handlers)
+    stream = io.StringIO()
+    try:
+        cambook.show_notes(stream)
+        cambook.show_notes(stream)  # a second call must not print every note twice
+        cambook.book_model("gapnet")
+        assert stream.getvalue().splitlines() == [
+            "gapnet: shipped weights (gapnet.pt, SHA-256 7b1907f1594d, test accuracy 98.8%)"]
+        assert logging.getLogger().handlers == root_handlers
+    finally:
+        for name in ("camlib", "cambook"):
+            logger = logging.getLogger(name)
+            logger.handlers = [h for h in logger.handlers if not getattr(h, "_cambook_notes", False)]
+            logger.propagate = True
+            logger.setLevel(logging.NOTSET)

@@ -32,6 +32,10 @@ if "google.colab" in sys.modules:
                     "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
                    check=True)
 
+import cambook
+
+cambook.show_notes()  # the page prints which shipped weights the chapter loads
+
 # %% [markdown]
 # We pick the device in one place: the GPU when there is one, else the CPU. Everything in
 # this book runs on a laptop CPU in seconds.

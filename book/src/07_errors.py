@@ -35,6 +35,10 @@ if "google.colab" in sys.modules:
                     "camlib-book[book] @ git+https://github.com/camlib-book/cam-book"],
                    check=True)
 
+import cambook
+
+cambook.show_notes()  # the page prints which shipped weights the chapter loads
+
 # %% [markdown]
 # The usual start: the device chosen in one place, and a seed.
 
