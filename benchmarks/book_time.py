@@ -7,6 +7,7 @@ the kernel. The book's shipped GAPNet is loaded first (``cambook.book_model``), 
 own; the chapters load the shipped networks too, so no chapter trains one except chapter 2's
 short demonstration run (``benchmarks/train_gapnet.py`` times a full training run).
 """
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,14 @@ def _describe(err: Exception, nb) -> str:
     import traceback
 
     if isinstance(err, CellExecutionError):
-        cell = next((i for i, c in enumerate(nb.cells) if c.get("outputs") and any(
-            o.get("output_type") == "error" for o in c["outputs"])), "?")
+        cell = next(
+            (
+                i
+                for i, c in enumerate(nb.cells)
+                if c.get("outputs") and any(o.get("output_type") == "error" for o in c["outputs"])
+            ),
+            "?",
+        )
         return f"cell {cell}: {err.ename}: {err.evalue}"[:300]
     frame = traceback.extract_tb(err.__traceback__)[-1]
     return f"{type(err).__name__}: {err} (in {Path(frame.filename).name}:{frame.lineno})"[:300]
@@ -45,13 +52,19 @@ def run_book(chapters: list[Path] | None = None, log: Callable[[str], None] = pr
         start = time.perf_counter()
         error = None
         try:
-            NotebookClient(nb, timeout=900, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            NotebookClient(
+                nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+            ).execute()
         except Exception as err:  # noqa: BLE001 - a failing chapter is a result, not a crash
             error = _describe(err, nb)
         seconds = time.perf_counter() - start
-        rows.append({"chapter": path.stem, "seconds": seconds, "ok": error is None,
-                     **({"error": error} if error else {})})
+        rows.append(
+            {"chapter": path.stem, "seconds": seconds, "ok": error is None, **({"error": error} if error else {})}
+        )
         log(f"  book {path.name}: {seconds:.1f} s" + (f" FAILED ({error})" if error else ""))
-    return {"chapters": rows, "total_s": sum(r["seconds"] for r in rows), "gapnet_seconds": gapnet_s,
-            "models": "shipped"}
+    return {
+        "chapters": rows,
+        "total_s": sum(r["seconds"] for r in rows),
+        "gapnet_seconds": gapnet_s,
+        "models": "shipped",
+    }

@@ -13,6 +13,7 @@ least 0.5 (the paper's criterion). Methods:
 CAM and Grad-CAM have one parameter (the threshold), the centred box one (the fraction);
 each is chosen on ``valid`` and reported on ``test``.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,14 @@ FRACTIONS = tuple(round(0.2 + 0.05 * k, 2) for k in range(17))  # 0.20, 0.25, ..
 def gradcam_boxes(model, images: Tensor, thresholds, batch_size: int = 256) -> dict[float, list]:
     """Grad-CAM boxes (predicted class) of images [N, C, H, W] at several thresholds."""
     device = next(model.parameters()).device
-    maps = torch.cat([camlib.gradcam(model, images[start:start + batch_size].to(device), target_layer=model.features,
-                                     topk=1).maps[:, 0].cpu() for start in range(0, len(images), batch_size)])
+    maps = torch.cat(
+        [
+            camlib.gradcam(model, images[start : start + batch_size].to(device), target_layer=model.features, topk=1)
+            .maps[:, 0]
+            .cpu()
+            for start in range(0, len(images), batch_size)
+        ]
+    )
     # the boxes exactly as cam_boxes makes CAM's, so the timings compare the maps
     return boxes_at(maps, tuple(images.shape[-2:]), thresholds)
 
@@ -67,9 +74,11 @@ def _accuracies(model, x: Tensor, y: Tensor, boxes: Tensor) -> tuple[dict, dict]
         "centre": {f: camlib.box_accuracy([camlib.centre_box((side, side), f)] * n, truth) for f in FRACTIONS},
         "whole": camlib.box_accuracy([(0, 0, side, side)] * n, truth),
     }
-    extra = {"same_boxes_cam_gradcam": sum(a == b for a, b in zip(cam[0.2], grad[0.2])) / n,
-             "cam_boxes_ms_per_image": 1e3 * cam_s / n / len(THRESHOLDS),
-             "gradcam_boxes_ms_per_image": 1e3 * grad_s / n / len(THRESHOLDS)}
+    extra = {
+        "same_boxes_cam_gradcam": sum(a == b for a, b in zip(cam[0.2], grad[0.2])) / n,
+        "cam_boxes_ms_per_image": 1e3 * cam_s / n / len(THRESHOLDS),
+        "gradcam_boxes_ms_per_image": 1e3 * grad_s / n / len(THRESHOLDS),
+    }
     return acc, extra
 
 
@@ -90,7 +99,16 @@ def run_localization(device: torch.device) -> dict:
     def keyed(acc: dict) -> dict:  # JSON keys are strings
         return {k: ({str(p): v for p, v in d.items()} if isinstance(d, dict) else d) for k, d in acc.items()}
 
-    return {"thresholds": list(THRESHOLDS), "fractions": list(FRACTIONS), "test": keyed(test), "valid": keyed(val),
-            "chosen_on_valid": chosen, "classification_accuracy": camlib.evaluate(model, test_x, test_y),
-            "n_valid": len(val_x), "n_test": len(test_x), "image_size": int(test_x.shape[-1]),
-            "gapnet_seconds": model_s, **extra}
+    return {
+        "thresholds": list(THRESHOLDS),
+        "fractions": list(FRACTIONS),
+        "test": keyed(test),
+        "valid": keyed(val),
+        "chosen_on_valid": chosen,
+        "classification_accuracy": camlib.evaluate(model, test_x, test_y),
+        "n_valid": len(val_x),
+        "n_test": len(test_x),
+        "image_size": int(test_x.shape[-1]),
+        "gapnet_seconds": model_s,
+        **extra,
+    }

@@ -3,6 +3,7 @@
 Shared by the benchmarks and by ``tools/train_book_models.py``, which records the machine
 that trained the shipped networks.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,10 +57,16 @@ def usable_cpus() -> int:
 def git_commit() -> str | None:
     """The checked-out commit (with "+changes" when the working tree differs), or None outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+changes" if dirty else "")

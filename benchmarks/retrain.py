@@ -11,6 +11,7 @@ lands within 1.5 points of it (the target); for GAP networks also the localizati
 (they should on one machine; another CPU instruction set or a GPU gives slightly different ones).
 Seconds depend on the machine (the table names it): compare them only within one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,11 +34,13 @@ TOLERANCE = 0.015  # a retrained network lands within 1.5 points of the shipped 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=list(RECIPES),
-                        help=f"networks to retrain (default: {list(RECIPES)})")
+    parser.add_argument(
+        "names", nargs="*", default=list(RECIPES), help=f"networks to retrain (default: {list(RECIPES)})"
+    )
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--device", default="cpu",
-                        help="cpu (default; what the shipped networks were trained on) or cuda")
+    parser.add_argument(
+        "--device", default="cpu", help="cpu (default; what the shipped networks were trained on) or cuda"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     shipped = manifest()
@@ -57,8 +60,13 @@ def main() -> None:
             seconds = time.perf_counter() - start
             acc = camlib.evaluate(model, test_x, test_y)
             gap = isinstance(getattr(model, "pool", None), torch.nn.AdaptiveAvgPool2d)  # CAM reads GAP networks
-            loc = (camlib.box_accuracy(camlib.cam_to_boxes(camlib.cam_maps(model, test_x).maps[:, 0], 0.2, size=64),
-                                       test_boxes) if gap else None)
+            loc = (
+                camlib.box_accuracy(
+                    camlib.cam_to_boxes(camlib.cam_maps(model, test_x).maps[:, 0], 0.2, size=64), test_boxes
+                )
+                if gap
+                else None
+            )
             rows.append((name, run + 1, seconds, acc, shipped[name]["test_accuracy"], loc))
             states.append({k: v.cpu() for k, v in model.state_dict().items()})
         same = all(torch.equal(states[0][k], s[k]) for s in states[1:] for k in s)
@@ -66,18 +74,24 @@ def main() -> None:
         print(f"{name}: {args.runs} run(s), bit-identical weights across runs: {same}", flush=True)
 
     made = shipped[args.names[0]]["made_by"]
-    print(f"\nthis machine: {cpu_description()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-          f"device {device}")
+    print(
+        f"\nthis machine: {cpu_description()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"device {device}"
+    )
     print(f"shipped networks: trained on {made['machine']}, torch {made['torch']}, {made['date']}")
-    print("| network | run | train s | test acc | shipped test acc | difference | target (within 1.5 points) | "
-          "loc acc @0.2 |")
+    print(
+        "| network | run | train s | test acc | shipped test acc | difference | target (within 1.5 points) | "
+        "loc acc @0.2 |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, run, seconds, acc, ref, loc in rows:
         diff = acc - ref
         verdict = "met" if abs(diff) <= TOLERANCE + 1e-9 else "MISSED"
-        print(f"| {name} | {run} | {seconds:.1f} | {100 * acc:.1f}% | {100 * ref:.1f}% | "
-              f"{100 * diff:+.1f} | {verdict} | "
-              f"{'-' if loc is None else f'{100 * loc:.1f}%'} |")
+        print(
+            f"| {name} | {run} | {seconds:.1f} | {100 * acc:.1f}% | {100 * ref:.1f}% | "
+            f"{100 * diff:+.1f} | {verdict} | "
+            f"{'-' if loc is None else f'{100 * loc:.1f}%'} |"
+        )
     print(f"identical weights across runs of each network: {all_same}")
 
 

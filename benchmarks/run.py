@@ -11,6 +11,7 @@ renders both) and prints the tables.
 All parts run in one process, one after the other, on the same machine: a part that is
 skipped is absent from the file (results of different runs are never mixed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,34 +47,56 @@ def machine_info(device: torch.device) -> dict:
             return "not installed"
 
     return {
-        "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "usable_cpus": usable_cpus(),
-        "memory_gib": psutil.virtual_memory().total / 2**30, "os": platform.platform(),
+        "cpu": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable_cpus(),
+        "memory_gib": psutil.virtual_memory().total / 2**30,
+        "os": platform.platform(),
         "python": platform.python_version(),
-        "torch": torch.__version__, "torchvision": version("torchvision"), "torchcam": version("torchcam"),
-        "grad_cam": version("grad-cam"), "camlib": camlib.__version__, "commit": git_commit(), "device": str(device),
+        "torch": torch.__version__,
+        "torchvision": version("torchvision"),
+        "torchcam": version("torchcam"),
+        "grad_cam": version("grad-cam"),
+        "camlib": camlib.__version__,
+        "commit": git_commit(),
+        "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({cpu_model()})",
         "load_avg_start": list(os.getloadavg()),
     }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true", help="1 warm-up and 3 timed calls per method (rough numbers)")
     p.add_argument("--warmup", type=int, help="warm-up calls per method (default 2; 1 with --quick)")
-    p.add_argument("--repeats", type=int,
-                   help="timed rounds, each calling every method once; medians are reported "
-                        "(default 20; 3 with --quick)")
-    p.add_argument("--slow-repeats", type=int,
-                   help="of those rounds, how many also time pytorch-grad-cam's GradCAM (default 6, the fewest "
-                        "with a 95%% interval of the median; 2 with --quick)")
-    p.add_argument("--own-repeats", type=int,
-                   help="rounds timing the libraries' own work on replayed feature maps (default 60; 10 with --quick)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        help="timed rounds, each calling every method once; medians are reported (default 20; 3 with --quick)",
+    )
+    p.add_argument(
+        "--slow-repeats",
+        type=int,
+        help="of those rounds, how many also time pytorch-grad-cam's GradCAM (default 6, the fewest "
+        "with a 95%% interval of the median; 2 with --quick)",
+    )
+    p.add_argument(
+        "--own-repeats",
+        type=int,
+        help="rounds timing the libraries' own work on replayed feature maps (default 60; 10 with --quick)",
+    )
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda; the same script on either")
-    p.add_argument("--threads", type=int, default=usable_cpus(),
-                   help="torch.set_num_threads (default: every usable core)")
-    p.add_argument("--models", nargs="+", default=list(("resnet18", "resnet50", "efficientnet_lite0")),
-                   choices=("resnet18", "resnet50", "efficientnet_lite0"))
+    p.add_argument(
+        "--threads", type=int, default=usable_cpus(), help="torch.set_num_threads (default: every usable core)"
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=list(("resnet18", "resnet50", "efficientnet_lite0")),
+        choices=("resnet18", "resnet50", "efficientnet_lite0"),
+    )
     p.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 8, 32])
     p.add_argument("--memory-batch", type=int, default=32, help="batch size of the peak-memory measurement")
     p.add_argument("--skip-speed", action="store_true")
@@ -81,12 +104,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-agreement", action="store_true")
     p.add_argument("--skip-localization", action="store_true")
     p.add_argument("--skip-book", action="store_true", help="do not execute the chapters (the slowest part)")
-    p.add_argument("--book-only", action="store_true",
-                   help="execute the chapters only, and replace the 'book' part of the results file (--out) with "
-                        "this run's, which records its own date, commit and machine (the chapters change more often "
-                        "than camlib)")
-    p.add_argument("--out", help="results file (default benchmarks/results/latest.json on the CPU, "
-                                 "latest-cuda.json with --device cuda: the book's appendix shows both)")
+    p.add_argument(
+        "--book-only",
+        action="store_true",
+        help="execute the chapters only, and replace the 'book' part of the results file (--out) with "
+        "this run's, which records its own date, commit and machine (the chapters change more often "
+        "than camlib)",
+    )
+    p.add_argument(
+        "--out",
+        help="results file (default benchmarks/results/latest.json on the CPU, "
+        "latest-cuda.json with --device cuda: the book's appendix shows both)",
+    )
     args = p.parse_args(argv)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
     args.repeats = args.repeats if args.repeats is not None else (3 if args.quick else 20)
@@ -108,8 +137,11 @@ def update_book(args) -> dict:
     results = json.loads(out.read_text())
     started = time.perf_counter()
     book = book_time.run_book(log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    book.update(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-                machine=machine_info(torch.device("cpu")), seconds=time.perf_counter() - started)
+    book.update(
+        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        machine=machine_info(torch.device("cpu")),
+        seconds=time.perf_counter() - started,
+    )
     results["book"] = book
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(report.book_md(results))
@@ -138,12 +170,19 @@ def main(argv: list[str] | None = None) -> dict:
         "schema": 1,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "command": "benchmarks/run.py "
-                   + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-        "settings": {"quick": args.quick, "warmup": args.warmup, "repeats": args.repeats,
-                     "slow_repeats": min(args.slow_repeats, args.repeats), "own_repeats": args.own_repeats,
-                     "threads": args.threads,
-                     "device": str(device), "models": list(models), "batch_sizes": args.batch_sizes,
-                     "malloc_keeps_freed_memory": warm_malloc},
+        + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+        "settings": {
+            "quick": args.quick,
+            "warmup": args.warmup,
+            "repeats": args.repeats,
+            "slow_repeats": min(args.slow_repeats, args.repeats),
+            "own_repeats": args.own_repeats,
+            "threads": args.threads,
+            "device": str(device),
+            "models": list(models),
+            "batch_sizes": args.batch_sizes,
+            "malloc_keeps_freed_memory": warm_malloc,
+        },
         "machine": machine_info(device),
     }
     parts = {}
@@ -155,8 +194,16 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.skip_speed:
         log("speed ...")
         t = time.perf_counter()
-        results["speed"] = speed.run_speed(models, tuple(args.batch_sizes), args.warmup, args.repeats, device, log,
-                                           slow_repeats=args.slow_repeats, own_repeats=args.own_repeats)
+        results["speed"] = speed.run_speed(
+            models,
+            tuple(args.batch_sizes),
+            args.warmup,
+            args.repeats,
+            device,
+            log,
+            slow_repeats=args.slow_repeats,
+            own_repeats=args.own_repeats,
+        )
         parts["speed"] = time.perf_counter() - t
     if not args.skip_localization:
         log("localization ...")

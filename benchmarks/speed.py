@@ -29,6 +29,7 @@ average pooling (``layer4`` of the ResNets, ``features`` of EfficientNet-Lite0).
 ``python -m benchmarks.speed --memory-child '{...}'`` is the fresh process in which
 :func:`peak_memory` measures one model.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,8 +43,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
@@ -58,8 +60,16 @@ from camlib.pretrained import IMAGENET_MEAN, IMAGENET_STD, make_preprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("resnet18", "resnet50", "efficientnet_lite0")
-METHODS = ("forward", "camlib_top1", "camlib_top5", "torchcam_top1", "torchcam_top5", "gradcam_top1", "gradcam_top5",
-           "camlib_boxes")
+METHODS = (
+    "forward",
+    "camlib_top1",
+    "camlib_top5",
+    "torchcam_top1",
+    "torchcam_top5",
+    "gradcam_top1",
+    "gradcam_top5",
+    "camlib_boxes",
+)
 SIZE = 224  # input side, pixels
 BOX_THRESHOLD = 0.2  # the paper's threshold for cam_to_box
 AGREEMENT_TOLERANCE = 1e-4  # max |difference| between normalised maps in [0, 1]
@@ -104,9 +114,11 @@ def method(name: str, model: nn.Module, layer: nn.Module, x: Tensor) -> Iterator
     size = tuple(x.shape[-2:])
     k = int(name[-1]) if name[-1].isdigit() else 1
     if name == "forward":
+
         def forward():
             with torch.inference_mode():
                 return model(x)
+
         yield forward
     elif name.startswith("camlib_top"):
         with camlib.CAM(model, target_layer=layer, fc=fc) as cam:
@@ -118,18 +130,21 @@ def method(name: str, model: nn.Module, layer: nn.Module, x: Tensor) -> Iterator
         from torchcam.methods import CAM as TorchCAM
 
         with TorchCAM(model, target_layer=layer, fc_layer=fc, input_shape=tuple(x.shape[1:])) as extractor:
+
             def torchcam_maps():
                 with torch.inference_mode():
                     idx = model(x).topk(k, dim=1).indices.tolist()  # B lists of k classes
                     maps = [extractor(class_idx=[row[j] for row in idx], normalized=False)[0] for j in range(k)]
                     # upsampled as torchcam itself resizes maps (fuse_cams, its metrics)
                     return F.interpolate(torch.stack(maps, dim=1), size=size, mode="bilinear", align_corners=False)
+
             yield torchcam_maps
     elif name.startswith("gradcam_top"):
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
         with GradCAM(model=model, target_layers=[layer]) as gradcam:
+
             def gradcam_maps():
                 maps = [gradcam(input_tensor=x, targets=None)]  # top-1 class of each image
                 if k > 1:
@@ -137,6 +152,7 @@ def method(name: str, model: nn.Module, layer: nn.Module, x: Tensor) -> Iterator
                     for j in range(1, k):
                         maps.append(gradcam(input_tensor=x, targets=[ClassifierOutputTarget(row[j]) for row in top]))
                 return torch.from_numpy(np.stack(maps, axis=1))  # [B, k, H, W]
+
             yield gradcam_maps
         model.zero_grad(set_to_none=True)  # GradCAM's backward passes leave .grad on the weights
     else:
@@ -151,8 +167,16 @@ def _sync(device: torch.device) -> None:
 SLOW = ("gradcam_top1", "gradcam_top5")  # a backward pass per class: timed in fewer rounds
 
 
-def time_methods(model: nn.Module, layer: nn.Module, x: Tensor, methods: tuple[str, ...], warmup: int,
-                 repeats: int, slow_repeats: int | None = None, seed: int = 0) -> dict[str, list[float]]:
+def time_methods(
+    model: nn.Module,
+    layer: nn.Module,
+    x: Tensor,
+    methods: tuple[str, ...],
+    warmup: int,
+    repeats: int,
+    slow_repeats: int | None = None,
+    seed: int = 0,
+) -> dict[str, list[float]]:
     """Seconds per call of each method: ``warmup`` untimed calls each, then ``repeats`` rounds
     that time every method once (so a change of load on the machine hits all alike).
 
@@ -230,50 +254,83 @@ def time_own_work(model: nn.Module, layer: nn.Module, x: Tensor, warmup: int, re
     return time_methods(replay, replay.features, x, OWN_METHODS, warmup, repeats)
 
 
-def run_speed(models: tuple[str, ...], batch_sizes: tuple[int, ...], warmup: int, repeats: int,
-              device: torch.device, log: Callable[[str], None] = print, slow_repeats: int | None = None,
-              own_repeats: int = 60) -> dict:
+def run_speed(
+    models: tuple[str, ...],
+    batch_sizes: tuple[int, ...],
+    warmup: int,
+    repeats: int,
+    device: torch.device,
+    log: Callable[[str], None] = print,
+    slow_repeats: int | None = None,
+    own_repeats: int = 60,
+) -> dict:
     rows, own_rows, info = [], [], {}
     for name in models:
         model, layer, _ = build_model(name, device)
-        info[name] = {"params_m": round(camlib.count_params(model) / 1e6, 2), "target_layer": layer_name(model, layer),
-                      "weights": ("ImageNet (camlib.load_pretrained)" if name == "efficientnet_lite0"
-                                  else "random (seed 0)")}
+        info[name] = {
+            "params_m": round(camlib.count_params(model) / 1e6, 2),
+            "target_layer": layer_name(model, layer),
+            "weights": ("ImageNet (camlib.load_pretrained)" if name == "efficientnet_lite0" else "random (seed 0)"),
+        }
         for batch in batch_sizes:
             x = make_input(batch, device)
             start = time.perf_counter()
             samples = time_methods(model, layer, x, METHODS, warmup, repeats, slow_repeats)
             for m, s in samples.items():
-                rows.append({"model": name, "batch": batch, "method": m, "median_ms": 1e3 * statistics.median(s),
-                             "samples_ms": [round(1e3 * v, 3) for v in s]})
+                rows.append(
+                    {
+                        "model": name,
+                        "batch": batch,
+                        "method": m,
+                        "median_ms": 1e3 * statistics.median(s),
+                        "samples_ms": [round(1e3 * v, 3) for v in s],
+                    }
+                )
             own = time_own_work(model, layer, x, warmup, own_repeats)
             for m, s in own.items():
-                own_rows.append({"model": name, "batch": batch, "method": m, "median_ms": 1e3 * statistics.median(s),
-                                 "samples_ms": [round(1e3 * v, 4) for v in s]})
+                own_rows.append(
+                    {
+                        "model": name,
+                        "batch": batch,
+                        "method": m,
+                        "median_ms": 1e3 * statistics.median(s),
+                        "samples_ms": [round(1e3 * v, 4) for v in s],
+                    }
+                )
             med = {m: 1e3 * statistics.median(s) for m, s in samples.items()}
-            log(f"  speed {name} batch {batch}: forward {med['forward']:.1f} ms, "
+            log(
+                f"  speed {name} batch {batch}: forward {med['forward']:.1f} ms, "
                 f"camlib top-5 {med['camlib_top5']:.1f} ms, torchcam top-5 {med['torchcam_top5']:.1f} ms, "
                 f"gradcam top-5 {med['gradcam_top5']:.1f} ms, boxes {med['camlib_boxes']:.1f} ms; own work top-5: "
                 f"camlib {1e3 * statistics.median(own['camlib_top5']):.2f} ms, "
                 f"torchcam {1e3 * statistics.median(own['torchcam_top5']):.2f} ms "
-                f"({time.perf_counter() - start:.0f} s)")
+                f"({time.perf_counter() - start:.0f} s)"
+            )
         del model
-    return {"rows": rows, "own_work": {"rows": own_rows, "repeats": own_repeats}, "models": info, "warmup": warmup,
-            "repeats": repeats, "slow_repeats": repeats if slow_repeats is None else min(slow_repeats, repeats),
-            "slow_methods": list(SLOW), "batch_sizes": list(batch_sizes), "image_size": SIZE,
-            "box_threshold": BOX_THRESHOLD}
+    return {
+        "rows": rows,
+        "own_work": {"rows": own_rows, "repeats": own_repeats},
+        "models": info,
+        "warmup": warmup,
+        "repeats": repeats,
+        "slow_repeats": repeats if slow_repeats is None else min(slow_repeats, repeats),
+        "slow_methods": list(SLOW),
+        "batch_sizes": list(batch_sizes),
+        "image_size": SIZE,
+        "box_threshold": BOX_THRESHOLD,
+    }
 
 
 # -- peak memory ---------------------------------------------------------------------------
 MEMORY_WHAT = {
     "cuda": "growth of torch.cuda.max_memory_allocated during one call at this batch size, after a warm-up call, in "
-            "a fresh process per model: activations, gradients, outputs and library buffers; not the weights or "
-            "the input",
+    "a fresh process per model: activations, gradients, outputs and library buffers; not the weights or "
+    "the input",
     "cpu": "growth of the process's peak resident set size (VmHWM, reset through /proc/self/clear_refs) during one "
-           "call at this batch size, over the RSS just before it, after a warm-up call at the same size, in a fresh "
-           "process per model; glibc's mmap threshold is fixed at 128 KiB and free memory trimmed first, so that "
-           "every tensor freed earlier has left the RSS: activations, gradients, outputs and library buffers; "
-           "not the weights or the input",
+    "call at this batch size, over the RSS just before it, after a warm-up call at the same size, in a fresh "
+    "process per model; glibc's mmap threshold is fixed at 128 KiB and free memory trimmed first, so that "
+    "every tensor freed earlier has left the RSS: activations, gradients, outputs and library buffers; "
+    "not the weights or the input",
 }
 
 
@@ -310,8 +367,14 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(-4, 0)) and bool(libc.mallopt(-1, 2**40))  # M_MMAP_MAX = 0, M_TRIM_THRESHOLD = 1 TiB
 
 
-def peak_memory(models: tuple[str, ...], methods: tuple[str, ...], batch: int, device: torch.device, threads: int,
-                log: Callable[[str], None] = print) -> dict:
+def peak_memory(
+    models: tuple[str, ...],
+    methods: tuple[str, ...],
+    batch: int,
+    device: torch.device,
+    threads: int,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Peak memory of one call of each method at ``batch`` (MiB), in a fresh process per model.
 
     A fresh process, because a process that has already run other work keeps freed memory
@@ -321,10 +384,13 @@ def peak_memory(models: tuple[str, ...], methods: tuple[str, ...], batch: int, d
     rows = []
     for name in models:
         spec = {"model": name, "methods": list(methods), "batch": batch, "device": str(device), "threads": threads}
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.speed", "--memory-child", json.dumps(spec)],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ, PYTHONPATH=os.pathsep.join(
-                                  filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))))
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.speed", "--memory-child", json.dumps(spec)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))),
+        )
         try:
             rows += json.loads(proc.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
@@ -365,8 +431,11 @@ def _memory_child(spec: dict) -> list[dict]:
                     print(f"  memory: cannot reset the peak RSS ({err})", file=sys.stderr)
             del out
         rows.append({"model": spec["model"], "method": m, "peak_mb": peak})
-        print(f"  memory {spec['model']} {m} batch {batch}: " + ("-" if peak is None else f"{peak:.0f} MiB"),
-              file=sys.stderr, flush=True)
+        print(
+            f"  memory {spec['model']} {m} batch {batch}: " + ("-" if peak is None else f"{peak:.0f} MiB"),
+            file=sys.stderr,
+            flush=True,
+        )
     return rows
 
 
@@ -384,10 +453,12 @@ def canonical(raw: Tensor, size: tuple[int, int]) -> Tensor:
     return _minmax(camlib.upsample(_minmax(raw.float().clamp(min=0)), size))
 
 
-AGREEMENT_WHAT = (f"each library's top-5 maps of the same 5 photos (camlib.sample_images, 224 px, the model's "
-                  f"preprocess) for the same classes (camlib's top-5), brought to one form: ReLU, min-max scaling, "
-                  f"bilinear resize to 224 px, min-max scaling (pytorch-grad-cam returns that form itself). Agreement: "
-                  f"max |difference| <= {AGREEMENT_TOLERANCE} over all pixels of all maps.")
+AGREEMENT_WHAT = (
+    f"each library's top-5 maps of the same 5 photos (camlib.sample_images, 224 px, the model's "
+    f"preprocess) for the same classes (camlib's top-5), brought to one form: ReLU, min-max scaling, "
+    f"bilinear resize to 224 px, min-max scaling (pytorch-grad-cam returns that form itself). Agreement: "
+    f"max |difference| <= {AGREEMENT_TOLERANCE} over all pixels of all maps."
+)
 
 
 def run_agreement(models: tuple[str, ...], device: torch.device) -> dict:
@@ -415,24 +486,34 @@ def _agreement_rows(name: str, device: torch.device, photos: list) -> list[dict]
         res = cam(x, topk=5)
     idx = res.class_idx.cpu().tolist()  # the same classes for all three libraries
     ours_raw = res.maps.cpu()
-    with TorchCAM(model, target_layer=layer, fc_layer=find_fc(model)) as extractor:
-        with torch.inference_mode():
-            model(x)
-            tc_raw = torch.stack([extractor(class_idx=[row[j] for row in idx], normalized=False)[0].cpu()
-                                  for j in range(5)], dim=1)
+    with TorchCAM(model, target_layer=layer, fc_layer=find_fc(model)) as extractor, torch.inference_mode():
+        model(x)
+        tc_raw = torch.stack(
+            [extractor(class_idx=[row[j] for row in idx], normalized=False)[0].cpu() for j in range(5)], dim=1
+        )
     with GradCAM(model=model, target_layers=[layer]) as gc:
         gc_maps = [gc(input_tensor=x, targets=[ClassifierOutputTarget(row[j]) for row in idx]) for j in range(5)]
     model.zero_grad(set_to_none=True)
     ours = canonical(ours_raw, size)
     rows = []
-    for other, maps in (("torchcam CAM", canonical(tc_raw, size)),
-                        ("pytorch-grad-cam GradCAM", _minmax(torch.from_numpy(np.stack(gc_maps, axis=1))))):
+    for other, maps in (
+        ("torchcam CAM", canonical(tc_raw, size)),
+        ("pytorch-grad-cam GradCAM", _minmax(torch.from_numpy(np.stack(gc_maps, axis=1)))),
+    ):
         diff = (ours - maps).abs().amax().item()
         a, b = ours.flatten(2).double(), maps.flatten(2).double()
         a, b = a - a.mean(-1, keepdim=True), b - b.mean(-1, keepdim=True)
         corr = ((a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)).clamp(min=1e-12)).amin().item()
-        rows.append({"model": name, "pair": f"camlib.CAM vs {other}", "maps": int(ours.shape[0] * ours.shape[1]),
-                     "max_abs_diff": diff, "min_corr": corr, "ok": diff <= AGREEMENT_TOLERANCE})
+        rows.append(
+            {
+                "model": name,
+                "pair": f"camlib.CAM vs {other}",
+                "maps": int(ours.shape[0] * ours.shape[1]),
+                "max_abs_diff": diff,
+                "min_corr": corr,
+                "ok": diff <= AGREEMENT_TOLERANCE,
+            }
+        )
     # the raw maps of camlib and torchcam are the same sum_k w_ck f_k, before any normalisation
     rows[0]["raw_rel_diff"] = ((ours_raw - tc_raw).abs().amax() / ours_raw.abs().amax()).item()
     return rows
@@ -441,8 +522,9 @@ def _agreement_rows(name: str, device: torch.device, photos: list) -> list[dict]
 def main() -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description="peak memory of the methods on one model, in this fresh process "
-                                                 "(run.py starts it)")
+    parser = argparse.ArgumentParser(
+        description="peak memory of the methods on one model, in this fresh process (run.py starts it)"
+    )
     parser.add_argument("--memory-child", required=True, help="JSON: model, methods, batch, device, threads")
     print(json.dumps(_memory_child(json.loads(parser.parse_args().memory_child))))
 

@@ -11,6 +11,7 @@ Like fastbook beside fastai: camlib holds the method, cambook the teaching aids.
 one distribution, ``camlib-book``; the photos and the explorers need its ``book`` extra
 (``pip install "camlib-book[book]"``), as the chapters' Colab set-up cell installs it.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,12 +19,28 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-_LAZY = {"HAND_BOXES": "data", "SPLITS": "data", "book_split": "data", "sample_images": "data",
-         "book_model": "networks"}
+_LAZY = {
+    "HAND_BOXES": "data",
+    "SPLITS": "data",
+    "book_split": "data",
+    "sample_images": "data",
+    "book_model": "networks",
+}
 _SUBMODULES = ("data", "networks", "exercises", "plots", "widgets")
 
-__all__ = ["HAND_BOXES", "SPLITS", "book_model", "book_split", "data", "exercises", "networks", "plots",
-           "sample_images", "show_notes", "widgets"]
+__all__ = [
+    "HAND_BOXES",
+    "SPLITS",
+    "book_model",
+    "book_split",
+    "data",
+    "exercises",
+    "networks",
+    "plots",
+    "sample_images",
+    "show_notes",
+    "widgets",
+]
 
 
 def show_notes(stream: TextIO | None = None) -> None:

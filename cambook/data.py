@@ -7,6 +7,7 @@
   scikit-learn, so that the pretrained chapters run offline (install the ``book`` extra);
 * :data:`HAND_BOXES` holds the boxes a reader would draw around their objects.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,7 @@ def centre_square(arr: np.ndarray) -> np.ndarray:
     """The largest centred square of an image [H, W, ...]."""
     h, w = arr.shape[:2]
     s = min(h, w)
-    return arr[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    return arr[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
 
 
 def sample_images(square: bool = True) -> dict[str, np.ndarray]:
@@ -47,8 +48,10 @@ def sample_images(square: bool = True) -> dict[str, np.ndarray]:
         import skimage.data
         from sklearn.datasets import load_sample_images
     except ImportError as err:
-        raise ImportError(f"sample_images needs scikit-image and scikit-learn ({err}): install the book's extra, "
-                          "pip install 'camlib-book[book]'") from err
+        raise ImportError(
+            f"sample_images needs scikit-image and scikit-learn ({err}): install the book's extra, "
+            "pip install 'camlib-book[book]'"
+        ) from err
 
     sk = load_sample_images()
     by_name = {Path(f).name: img for f, img in zip(sk.filenames, sk.images)}

@@ -14,6 +14,7 @@ by ``tools/train_book_models.py``, and shipped as small files inside the package
 SHA-256. To train it on your own machine instead, pass ``retrain=True`` or set the
 environment variable ``CAMLIB_RETRAIN=1``: the chapters then print this machine's numbers.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,18 @@ from camlib.training import load_or_train, train
 
 from .data import book_split
 
-__all__ = ["MANIFEST", "RECIPES", "RETRAIN_ENV", "WEIGHTS_DIR", "Recipe", "book_model", "load_shipped", "manifest",
-           "sha256", "train_defaults"]
+__all__ = [
+    "MANIFEST",
+    "RECIPES",
+    "RETRAIN_ENV",
+    "WEIGHTS_DIR",
+    "Recipe",
+    "book_model",
+    "load_shipped",
+    "manifest",
+    "sha256",
+    "train_defaults",
+]
 log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -76,9 +87,11 @@ def manifest() -> dict:
     """The shipped networks' records, ``{name: {file, sha256, architecture, split, settings, test_accuracy, ...}}``,
     and under ``"made_by"`` the script, seed-independent settings, torch version and machine that trained them."""
     if not MANIFEST.is_file():
-        raise FileNotFoundError(f"{MANIFEST} is missing: reinstall camlib-book, or run "
-                                "`python -m tools.train_book_models` to train the book's networks, or pass "
-                                "retrain=True to train one on this machine")
+        raise FileNotFoundError(
+            f"{MANIFEST} is missing: reinstall camlib-book, or run "
+            "`python -m tools.train_book_models` to train the book's networks, or pass "
+            "retrain=True to train one on this machine"
+        )
     return json.loads(MANIFEST.read_text())
 
 
@@ -101,21 +114,26 @@ def load_shipped(name: str) -> nn.Module:
     """
     recipe, entry = RECIPES[_check(name)], manifest()[name]
     if entry["architecture"] != recipe.architecture or entry["settings"] != recipe.settings:
-        raise RuntimeError(f"the shipped {name} was made by another recipe ({entry['architecture']}, "
-                           f"{entry['settings']}) than camlib's ({recipe.architecture}, {recipe.settings}); "
-                           f"run `python -m tools.train_book_models {name}` to ship matching weights")
+        raise RuntimeError(
+            f"the shipped {name} was made by another recipe ({entry['architecture']}, "
+            f"{entry['settings']}) than camlib's ({recipe.architecture}, {recipe.settings}); "
+            f"run `python -m tools.train_book_models {name}` to ship matching weights"
+        )
     path = WEIGHTS_DIR / entry["file"]
     digest = sha256(path)
     if digest != entry["sha256"]:
-        raise RuntimeError(f"{path} has SHA-256 {digest[:16]}..., the manifest expects {entry['sha256'][:16]}...: "
-                           f"reinstall camlib-book, or run `python -m tools.train_book_models {name}`")
+        raise RuntimeError(
+            f"{path} has SHA-256 {digest[:16]}..., the manifest expects {entry['sha256'][:16]}...: "
+            f"reinstall camlib-book, or run `python -m tools.train_book_models {name}`"
+        )
     model = recipe.build()
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.eval()
 
 
-def book_model(name: str, device: torch.device | str | None = None, retrain: bool | None = None,
-               progress: bool = True) -> nn.Module:
+def book_model(
+    name: str, device: torch.device | str | None = None, retrain: bool | None = None, progress: bool = True
+) -> nn.Module:
     """One of the book's trained networks, ``"gapnet"``, ``"gmpnet"`` or ``"flattennet"``, in eval mode on ``device``.
 
     By default the shipped weights are loaded (the same network on every machine, so the
@@ -132,11 +150,20 @@ def book_model(name: str, device: torch.device | str | None = None, retrain: boo
     if retrain if retrain is not None else _retrain_requested():
         images, labels, _ = book_split(recipe.split)
         model = load_or_train(recipe.build(), images, labels, device=device, progress=progress, **recipe.settings)
-        log.warning("%s: trained on this machine (%s), not the book's shipped weights: the numbers that follow are "
-                    "this machine's and may differ from the book's in the last digits", name, device.type)
+        log.warning(
+            "%s: trained on this machine (%s), not the book's shipped weights: the numbers that follow are "
+            "this machine's and may differ from the book's in the last digits",
+            name,
+            device.type,
+        )
         return model
     model = load_shipped(name).to(device)
     entry = manifest()[name]
-    log.info("%s: shipped weights (%s, SHA-256 %s, test accuracy %.1f%%)", name, entry["file"],
-             entry["sha256"][:12], 100 * entry["test_accuracy"])
+    log.info(
+        "%s: shipped weights (%s, SHA-256 %s, test accuracy %.1f%%)",
+        name,
+        entry["file"],
+        entry["sha256"][:12],
+        100 * entry["test_accuracy"],
+    )
     return model

@@ -1,15 +1,26 @@
 """Figures the chapters draw more than once: a matrix as a heat map with its values written in."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 
-def matrix_heatmap(matrix: torch.Tensor | np.ndarray, rows: Sequence[str], columns: Sequence[str] | None = None,
-                   ax=None, cmap: str = "RdBu_r", vmin: float | None = -1.0, vmax: float | None = 1.0,
-                   fmt: str = "{:.2f}", norm=None, colorbar: str | None = None, title: str | None = None):
+def matrix_heatmap(
+    matrix: torch.Tensor | np.ndarray,
+    rows: Sequence[str],
+    columns: Sequence[str] | None = None,
+    ax=None,
+    cmap: str = "RdBu_r",
+    vmin: float | None = -1.0,
+    vmax: float | None = 1.0,
+    fmt: str = "{:.2f}",
+    norm=None,
+    colorbar: str | None = None,
+    title: str | None = None,
+):
     """Draw ``matrix`` [R, C] as a heat map with each value written in its cell; returns the axes.
 
     ``rows`` and ``columns`` label the two axes (``columns`` defaults to ``rows``, for a square
@@ -24,8 +35,10 @@ def matrix_heatmap(matrix: torch.Tensor | np.ndarray, rows: Sequence[str], colum
     values = values.astype(float)
     columns = list(rows) if columns is None else list(columns)
     if values.shape != (len(rows), len(columns)):
-        raise ValueError(f"matrix of shape {values.shape} needs {values.shape[0]} row labels and "
-                         f"{values.shape[1]} column labels, got {len(rows)} and {len(columns)}")
+        raise ValueError(
+            f"matrix of shape {values.shape} needs {values.shape[0]} row labels and "
+            f"{values.shape[1]} column labels, got {len(rows)} and {len(columns)}"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(0.9 * len(columns) + 2.2, 0.55 * len(rows) + 1.2))
     image = ax.imshow(values, cmap=cmap, norm=norm, vmin=None if norm else vmin, vmax=None if norm else vmax)

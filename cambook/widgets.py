@@ -10,12 +10,13 @@ text outputs) each explorer shows one line that says what it is and where it run
 of ipywidgets' ``VBox(children=(ToggleButtons(...`` repr; like every text output of the book,
 the line is at most 88 columns.
 """
+
 from __future__ import annotations
 
 import base64
 import html
 import io
-from typing import Mapping
+from collections.abc import Mapping
 
 import ipywidgets as widgets
 import numpy as np
@@ -74,42 +75,46 @@ def _draw_box(arr: np.ndarray, box: tuple[int, int, int, int], width: int = 3) -
     out = arr.copy()
     x0, y0, x1, y1 = box
     colour = np.array([0, 255, 0], np.uint8)
-    out[y0:y0 + width, x0:x1] = colour
-    out[max(y1 - width, 0):y1, x0:x1] = colour
-    out[y0:y1, x0:x0 + width] = colour
-    out[y0:y1, max(x1 - width, 0):x1] = colour
+    out[y0 : y0 + width, x0:x1] = colour
+    out[max(y1 - width, 0) : y1, x0:x1] = colour
+    out[y0:y1, x0 : x0 + width] = colour
+    out[y0:y1, max(x1 - width, 0) : x1] = colour
     return out
 
 
-def static_explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int = 5, alpha: float = 0.5,
-                    threshold: float = 0.2) -> StaticExplorer:
+def static_explorer(
+    pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int = 5, alpha: float = 0.5, threshold: float = 0.2
+) -> StaticExplorer:
     """Photo buttons -> class buttons -> CAM overlay with box, all precomputed and jslinked.
 
     Everything the reader can click is computed here, so the widget works on a static
     page (the book's HTML) as well as in a notebook. Its text/plain is one line:
     "Top-5 CAM explorer: an interactive widget; it works on the book page, Jupyter and Colab."
     """
-    photo_buttons = widgets.ToggleButtons(options=list(photos), description="photo",
-                                          style={"button_width": "110px"})
+    photo_buttons = widgets.ToggleButtons(options=list(photos), description="photo", style={"button_width": "110px"})
     per_photo = []
     for name, photo in photos.items():
         results = localize(pretrained, photo, topk=topk, threshold=threshold)
         labels = [f"{r.label} ({100 * r.prob:.1f}%)" for r in results]
-        buttons = widgets.ToggleButtons(options=list(range(topk)), description="class",
-                                        style={"button_width": "190px"})
+        buttons = widgets.ToggleButtons(options=list(range(topk)), description="class", style={"button_width": "190px"})
         buttons.options = [(label, i) for i, label in enumerate(labels)]
-        images = [_img_html(_jpeg(_draw_box(overlay(photo, r.cam, alpha), r.box)),
-                            alt=f"Class activation map of '{r.label}' over the {name} photo, with its box "
-                                f"at {threshold:.0%} of the maximum")
-                  for r in results]
+        images = [
+            _img_html(
+                _jpeg(_draw_box(overlay(photo, r.cam, alpha), r.box)),
+                alt=f"Class activation map of '{r.label}' over the {name} photo, with its box "
+                f"at {threshold:.0%} of the maximum",
+            )
+            for r in results
+        ]
         stack = widgets.Stack(images, selected_index=0)
         widgets.jslink((buttons, "index"), (stack, "selected_index"))
         per_photo.append(widgets.VBox([buttons, stack]))
     photo_stack = widgets.Stack(per_photo, selected_index=0)
     widgets.jslink((photo_buttons, "index"), (photo_stack, "selected_index"))
-    box = StaticExplorer([photo_buttons, photo_stack],
-                         text=f"Top-{topk} CAM explorer: an interactive widget; it works on the book page, "
-                              "Jupyter and Colab.")
+    box = StaticExplorer(
+        [photo_buttons, photo_stack],
+        text=f"Top-{topk} CAM explorer: an interactive widget; it works on the book page, Jupyter and Colab.",
+    )
     box.add_class("cam-static-explorer")  # a handle for pages and tests
     return box
 
@@ -144,8 +149,10 @@ def explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int
         r = state["results"][class_dd.value]
         box = cam_to_box(r.cam, threshold.value)
         picture = _draw_box(overlay(state["photo"], r.cam, alpha.value, cmap.value), box)
-        alt = (f"Class activation map of '{r.label}' over the {photo_dd.value} photo, "
-               f"box at {threshold.value:.0%} of the maximum")
+        alt = (
+            f"Class activation map of '{r.label}' over the {photo_dd.value} photo, "
+            f"box at {threshold.value:.0%} of the maximum"
+        )
         view.value = _img_html(_jpeg(picture, side=448), alt=alt, width=448).value
 
     def uploaded(change):
@@ -168,8 +175,9 @@ def explorer(pretrained: Pretrained, photos: Mapping[str, np.ndarray], topk: int
         w.observe(draw, names="value")
     compute()
     controls = widgets.VBox([widgets.HBox([photo_dd, upload]), class_dd, alpha, cmap, threshold, message])
-    box = KernelExplorer([controls, view],
-                         text=f"Top-{topk} CAM explorer: an interactive widget; it needs a running kernel "
-                              "(Jupyter or Colab).")
+    box = KernelExplorer(
+        [controls, view],
+        text=f"Top-{topk} CAM explorer: an interactive widget; it needs a running kernel (Jupyter or Colab).",
+    )
     box.add_class("cam-kernel-explorer")
     return box

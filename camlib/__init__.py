@@ -21,6 +21,7 @@ What only the book needs, its fixtures (the shipped networks, the photos, the st
 splits), its exercises' checkers and its explorers, is in a package of its own in the same
 distribution, :mod:`cambook`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,30 +31,109 @@ __version__ = "0.1.0"  # the one place; pyproject.toml reads it
 
 # name -> the submodule that defines it; each submodule is imported on first use (PEP 562)
 _LAZY = {
-    "CAM": "cam", "CAMResult": "cam",
+    "CAM": "cam",
+    "CAMResult": "cam",
     "gradcam": "gradients",
-    "eval_mode": "modes", "train_mode": "modes",
-    "normalize": "postprocess", "upsample": "postprocess",
-    "Box": "boxes", "cam_to_box": "boxes", "cam_to_boxes": "boxes", "centre_box": "boxes",
-    "box_accuracy": "metrics", "iou": "metrics", "localization_accuracy": "metrics", "peak_in_box": "metrics",
-    "Localization": "pipelines", "cam_maps": "pipelines", "localize": "pipelines",
-    "FlattenNet": "models", "GAPNet": "models", "GMPNet": "models", "count_params": "models",
-    "CLASSES": "data", "load_image": "data", "synthetic": "data",
-    "Pretrained": "pretrained", "load_pretrained": "pretrained",
-    "draw_box": "viz", "overlay": "viz", "show_cams": "viz",
-    "evaluate": "training", "load_or_train": "training", "predict": "training", "train": "training",
-    "default_device": "device", "full_precision": "device",
+    "eval_mode": "modes",
+    "train_mode": "modes",
+    "normalize": "postprocess",
+    "upsample": "postprocess",
+    "Box": "boxes",
+    "cam_to_box": "boxes",
+    "cam_to_boxes": "boxes",
+    "centre_box": "boxes",
+    "box_accuracy": "metrics",
+    "iou": "metrics",
+    "localization_accuracy": "metrics",
+    "peak_in_box": "metrics",
+    "Localization": "pipelines",
+    "cam_maps": "pipelines",
+    "localize": "pipelines",
+    "FlattenNet": "models",
+    "GAPNet": "models",
+    "GMPNet": "models",
+    "count_params": "models",
+    "CLASSES": "data",
+    "load_image": "data",
+    "synthetic": "data",
+    "Pretrained": "pretrained",
+    "load_pretrained": "pretrained",
+    "draw_box": "viz",
+    "overlay": "viz",
+    "show_cams": "viz",
+    "evaluate": "training",
+    "load_or_train": "training",
+    "predict": "training",
+    "train": "training",
+    "default_device": "device",
+    "full_precision": "device",
 }
-_SUBMODULES = ("cam", "gradients", "modes", "postprocess", "boxes", "metrics", "pipelines", "models", "data",
-               "pretrained", "viz", "training", "device")
+_SUBMODULES = (
+    "cam",
+    "gradients",
+    "modes",
+    "postprocess",
+    "boxes",
+    "metrics",
+    "pipelines",
+    "models",
+    "data",
+    "pretrained",
+    "viz",
+    "training",
+    "device",
+)
 
 __all__ = [
-    "Box", "box_accuracy", "boxes", "CAM", "cam", "cam_maps", "cam_to_box", "cam_to_boxes", "CAMResult",
-    "centre_box", "CLASSES", "count_params", "data", "default_device", "device", "draw_box", "eval_mode",
-    "evaluate", "FlattenNet", "full_precision", "GAPNet", "GMPNet", "gradcam", "gradients", "iou", "load_image",
-    "load_or_train", "load_pretrained", "Localization", "localization_accuracy", "localize", "metrics", "models",
-    "modes", "normalize", "overlay", "peak_in_box", "pipelines", "postprocess", "predict", "Pretrained",
-    "pretrained", "show_cams", "synthetic", "train", "train_mode", "training", "upsample", "viz",
+    "Box",
+    "box_accuracy",
+    "boxes",
+    "CAM",
+    "cam",
+    "cam_maps",
+    "cam_to_box",
+    "cam_to_boxes",
+    "CAMResult",
+    "centre_box",
+    "CLASSES",
+    "count_params",
+    "data",
+    "default_device",
+    "device",
+    "draw_box",
+    "eval_mode",
+    "evaluate",
+    "FlattenNet",
+    "full_precision",
+    "GAPNet",
+    "GMPNet",
+    "gradcam",
+    "gradients",
+    "iou",
+    "load_image",
+    "load_or_train",
+    "load_pretrained",
+    "Localization",
+    "localization_accuracy",
+    "localize",
+    "metrics",
+    "models",
+    "modes",
+    "normalize",
+    "overlay",
+    "peak_in_box",
+    "pipelines",
+    "postprocess",
+    "predict",
+    "Pretrained",
+    "pretrained",
+    "show_cams",
+    "synthetic",
+    "train",
+    "train_mode",
+    "training",
+    "upsample",
+    "viz",
 ]
 
 
@@ -63,8 +143,11 @@ def __getattr__(name: str) -> Any:
     elif name in _SUBMODULES:
         value = importlib.import_module(f".{name}", __name__)
     else:
-        moved = {"book_model": "cambook.book_model", "book_split": "cambook.book_split",
-                 "sample_images": "cambook.sample_images"}
+        moved = {
+            "book_model": "cambook.book_model",
+            "book_split": "cambook.book_split",
+            "sample_images": "cambook.sample_images",
+        }
         hint = f"; it moved to {moved[name]} (import cambook)" if name in moved else ""
         raise AttributeError(f"module 'camlib' has no attribute {name!r}{hint}")
     globals()[name] = value  # imported once

@@ -9,6 +9,7 @@ These give the same numbers (the tests compare them) and are what ``upsample`` a
 * :func:`boxes_cpu`: the box rule on a stack of CPU maps, with one ``scipy.ndimage.label`` call;
 * :func:`boxes_torch`: the box rule with tensor ops only, for maps on a GPU.
 """
+
 from __future__ import annotations
 
 import functools
@@ -84,8 +85,10 @@ def boxes_scipy(pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
     chosen = order[np.r_[True, in_order[1:] != in_order[:-1]]] + 1
     blob = labels[has] == chosen[:, None, None]
     rows, cols = blob.any(axis=2), blob.any(axis=1)  # [M, H], [M, W]
-    boxes[has] = np.stack([cols.argmax(axis=1), rows.argmax(axis=1),
-                           w - cols[:, ::-1].argmax(axis=1), h - rows[:, ::-1].argmax(axis=1)], axis=1)
+    boxes[has] = np.stack(
+        [cols.argmax(axis=1), rows.argmax(axis=1), w - cols[:, ::-1].argmax(axis=1), h - rows[:, ::-1].argmax(axis=1)],
+        axis=1,
+    )
     return boxes
 
 
@@ -135,5 +138,12 @@ def boxes_torch(maps: Tensor, threshold: float, check_every: int = 3) -> Tensor:
     blob = (label == chosen) | (peak.view(n, 1) <= 0)  # no evidence: the whole image
     rows, cols = blob.view(n, h, w).any(dim=2), blob.view(n, h, w).any(dim=1)  # [N, H], [N, W]
     ys, xs = ids[:h], ids[:w]  # 1 + row, 1 + column
-    return torch.stack([torch.where(cols, xs, w + 1).amin(1) - 1, torch.where(rows, ys, h + 1).amin(1) - 1,
-                        torch.where(cols, xs, 0).amax(1), torch.where(rows, ys, 0).amax(1)], dim=1)
+    return torch.stack(
+        [
+            torch.where(cols, xs, w + 1).amin(1) - 1,
+            torch.where(rows, ys, h + 1).amin(1) - 1,
+            torch.where(cols, xs, 0).amax(1),
+            torch.where(rows, ys, 0).amax(1),
+        ],
+        dim=1,
+    )

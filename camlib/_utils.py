@@ -3,20 +3,36 @@
 Private to camlib (the leading underscore of the module's name); what it offers is in
 ``__all__``, and no other module reaches for an underscore name.
 """
+
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["GRADCAM_HINT", "POOLS", "ClassIndex", "all_finite", "check_images", "check_topk", "class_index",
-           "find_layer", "input_channels", "last_feature_maps", "pair", "top_classes"]
+__all__ = [
+    "GRADCAM_HINT",
+    "POOLS",
+    "ClassIndex",
+    "all_finite",
+    "check_images",
+    "check_topk",
+    "class_index",
+    "find_layer",
+    "input_channels",
+    "last_feature_maps",
+    "pair",
+    "top_classes",
+]
 
 ClassIndex = Union[None, int, str, Sequence[int], Sequence[Sequence[int]], Tensor]
 POOLS = (nn.AdaptiveAvgPool2d, nn.AvgPool2d, nn.AdaptiveMaxPool2d, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
-GRADCAM_HINT = ("CAM needs a network whose last feature map is globally average-pooled into a single nn.Linear; "
-                "for other networks use Grad-CAM (camlib.gradcam, or pytorch-grad-cam / torchcam).")
+GRADCAM_HINT = (
+    "CAM needs a network whose last feature map is globally average-pooled into a single nn.Linear; "
+    "for other networks use Grad-CAM (camlib.gradcam, or pytorch-grad-cam / torchcam)."
+)
 
 
 def all_finite(x: Tensor) -> bool:
@@ -50,8 +66,10 @@ def find_layer(model: nn.Module, layer: nn.Module | str | None) -> nn.Module | N
     modules = dict(model.named_modules())
     if layer not in modules:
         close = [n for n in modules if layer.split(".")[-1] in n][:5]
-        raise ValueError(f"no layer named {layer!r} in {type(model).__name__}"
-                         + (f"; did you mean one of {close}?" if close else "; see model.named_modules()"))
+        raise ValueError(
+            f"no layer named {layer!r} in {type(model).__name__}"
+            + (f"; did you mean one of {close}?" if close else "; see model.named_modules()")
+        )
     return modules[layer]
 
 
@@ -64,14 +82,18 @@ def input_channels(model: nn.Module) -> int:
 def check_images(x: Tensor, channels: int) -> None:
     """``x`` must be a float batch [B, C, H, W] with ``C == channels`` (any C when ``channels`` is -1)."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"expected a float tensor [B, C, H, W], got {type(x).__name__}; "
-                        "use the weights' preprocess (or torch.as_tensor) first")
+        raise TypeError(
+            f"expected a float tensor [B, C, H, W], got {type(x).__name__}; "
+            "use the weights' preprocess (or torch.as_tensor) first"
+        )
     if x.ndim != 4:
         hint = " (for one image use x.unsqueeze(0))" if x.ndim == 3 else ""
         raise ValueError(f"expected a batch [B, C, H, W], got a tensor of shape {tuple(x.shape)}{hint}")
     if channels > 0 and x.shape[1] != channels:
-        raise ValueError(f"the model's first convolution takes {channels} channels, got an input with "
-                         f"{x.shape[1]} ([B, C, H, W] = {tuple(x.shape)}); convert the image to RGB")
+        raise ValueError(
+            f"the model's first convolution takes {channels} channels, got an input with "
+            f"{x.shape[1]} ([B, C, H, W] = {tuple(x.shape)}); convert the image to RGB"
+        )
     if not x.is_floating_point():
         raise TypeError(f"expected a float tensor, got {x.dtype}; scale uint8 images to floats first")
 
@@ -81,8 +103,9 @@ def check_topk(topk: int, num_classes: int) -> None:
         raise ValueError(f"topk must be between 1 and the number of classes ({num_classes}), got {topk}")
 
 
-def class_index(class_idx: ClassIndex, batch: int, num_classes: int, device: torch.device | None = None
-                 ) -> Tensor | None:
+def class_index(
+    class_idx: ClassIndex, batch: int, num_classes: int, device: torch.device | None = None
+) -> Tensor | None:
     """The classes to map, [B, K], from ``class_idx`` as every camlib function reads it; None when
     the caller should take the top-k classes.
 
@@ -111,17 +134,20 @@ def class_index(class_idx: ClassIndex, batch: int, num_classes: int, device: tor
         idx = idx.view(1, 1).expand(batch, 1)
     elif idx.ndim == 1:
         if len(idx) != batch:
-            raise ValueError(f"a list or 1-D tensor class_idx gives one class per image, so it needs B = {batch} "
-                             f"entries, got {len(idx)}; for the same classes for every image pass a [1, K] tensor, "
-                             f"e.g. torch.tensor([{idx.tolist()}])")
+            raise ValueError(
+                f"a list or 1-D tensor class_idx gives one class per image, so it needs B = {batch} "
+                f"entries, got {len(idx)}; for the same classes for every image pass a [1, K] tensor, "
+                f"e.g. torch.tensor([{idx.tolist()}])"
+            )
         idx = idx.view(batch, 1)
     elif idx.ndim == 2 and idx.shape[0] in (1, batch) and idx.shape[1] > 0:
         idx = idx.expand(batch, -1)
     else:
         raise ValueError(f"a class_idx tensor must be [B, K] = [{batch}, K] or [1, K], got {tuple(idx.shape)}")
     if idx.numel() and (idx.min() < 0 or idx.max() >= num_classes):
-        raise ValueError(f"class_idx must be in [0, {num_classes - 1}] (the model has {num_classes} classes), "
-                         f"got {class_idx!r}")
+        raise ValueError(
+            f"class_idx must be in [0, {num_classes - 1}] (the model has {num_classes} classes), got {class_idx!r}"
+        )
     return idx.long()
 
 
@@ -131,20 +157,30 @@ def top_classes(logits: Tensor, topk: int) -> Tensor:
     return logits.detach().topk(topk, dim=1).indices
 
 
-def last_feature_maps(model: nn.Module, x: Tensor, channels: int | None = None
-                       ) -> tuple[Tensor, list[tuple[str, nn.Module, Tensor]]]:
+def last_feature_maps(
+    model: nn.Module, x: Tensor, channels: int | None = None
+) -> tuple[Tensor, list[tuple[str, nn.Module, Tensor]]]:
     """One forward pass that records every 4-D output: the logits, and the [B, C, h, w] maps
     (h * w > 1, ``C == channels`` when given) in the order they were made; the last one is
     the map in front of the head, produced by the outermost module that made it."""
     seen: list[tuple[str, nn.Module, Tensor]] = []
     names = {m: n for n, m in model.named_modules()}
-    handles = [m.register_forward_hook(lambda mod, i, o: seen.append((names[mod], mod, o)))
-               for m in model.modules() if m is not model and not isinstance(m, POOLS)]
+    handles = [
+        m.register_forward_hook(lambda mod, i, o: seen.append((names[mod], mod, o)))
+        for m in model.modules()
+        if m is not model and not isinstance(m, POOLS)
+    ]
     try:
         logits = model(x)
     finally:
         for h in handles:
             h.remove()
-    maps = [(n, m, o) for n, m, o in seen if isinstance(o, Tensor) and o.ndim == 4 and o.shape[2] * o.shape[3] > 1
-            and (channels is None or o.shape[1] == channels)]
+    maps = [
+        (n, m, o)
+        for n, m, o in seen
+        if isinstance(o, Tensor)
+        and o.ndim == 4
+        and o.shape[2] * o.shape[3] > 1
+        and (channels is None or o.shape[1] == channels)
+    ]
     return logits, maps

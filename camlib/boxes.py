@@ -7,6 +7,7 @@ last pixel), so ``width = x1 - x0`` and an image of W x H pixels is ``(0, 0, W, 
 :func:`cam_to_box` is the rule for one map, written plainly; :func:`cam_to_boxes` gives the
 same boxes for a whole stack at once, through the speed paths of :mod:`camlib._fast`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -51,8 +52,10 @@ def cam_to_box(cam: Tensor | np.ndarray, threshold: float = 0.2) -> Box:
 
     arr = cam.detach().float().cpu().numpy() if isinstance(cam, Tensor) else np.asarray(cam, dtype=np.float32)
     if arr.ndim != 2:
-        raise ValueError(f"cam_to_box takes one map [H, W], got shape {arr.shape}; for many maps use "
-                         "cam_to_boxes(maps), which boxes a whole stack [..., H, W] at once")
+        raise ValueError(
+            f"cam_to_box takes one map [H, W], got shape {arr.shape}; for many maps use "
+            "cam_to_boxes(maps), which boxes a whole stack [..., H, W] at once"
+        )
     _check_threshold(threshold)
     if not np.isfinite(arr).all():
         raise ValueError("the map holds NaN or infinite values")

@@ -14,6 +14,7 @@ its hooks::
         result = cam(x, topk=5)       # x: [B, 3, H, W]
     result.maps                       # [B, 5, h, w], raw: no ReLU, no bias, no scaling
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -80,10 +81,13 @@ def find_fc(model: nn.Module) -> nn.Linear:
         raise ValueError(f"{type(model).__name__} has no nn.Linear layer to read class weights from. " + GRADCAM_HINT)
     if len(linears) > 1:
         names = ", ".join(name for name, _ in linears)
-        raise ValueError(f"{type(model).__name__} has {len(linears)} Linear layers ({names}), so its class scores are "
-                         "not a weighted sum of pooled feature maps. " + GRADCAM_HINT +
-                         " If one of them really is the GAP classifier, pass it as "
-                         "CAM(model, target_layer=..., fc=...).")
+        raise ValueError(
+            f"{type(model).__name__} has {len(linears)} Linear layers ({names}), so its class scores are "
+            "not a weighted sum of pooled feature maps. "
+            + GRADCAM_HINT
+            + " If one of them really is the GAP classifier, pass it as "
+            "CAM(model, target_layer=..., fc=...)."
+        )
     return linears[0][1]
 
 
@@ -111,8 +115,9 @@ class CAM:
         ValueError: a layer name that ``model`` does not have, or no single ``nn.Linear`` to read.
     """
 
-    def __init__(self, model: nn.Module, target_layer: nn.Module | str | None = None,
-                 fc: nn.Linear | str | None = None):
+    def __init__(
+        self, model: nn.Module, target_layer: nn.Module | str | None = None, fc: nn.Linear | str | None = None
+    ):
         if not isinstance(model, nn.Module):
             raise TypeError(f"CAM takes a torch.nn.Module, got {type(model).__name__}")
         self.model = model
@@ -134,7 +139,7 @@ class CAM:
     def _keep_fc_input(self, module: nn.Module, inputs: tuple) -> None:
         self._fc_input = inputs[0]
 
-    def __enter__(self) -> "CAM":
+    def __enter__(self) -> CAM:
         self._handles.append(self.fc.register_forward_pre_hook(self._keep_fc_input))
         if self.target_layer is not None:
             self._handles.append(self.target_layer.register_forward_hook(self._keep_features))
@@ -176,8 +181,10 @@ class CAM:
             raise ValueError("the final Linear layer did not run in the forward pass. " + GRADCAM_HINT)
         fc_in = self._fc_input.reshape(pooled.shape[0], -1)
         if fc_in.shape != pooled.shape or not torch.allclose(pooled, fc_in, rtol=1e-3, atol=1e-4):
-            raise ValueError(f"the input of the final Linear layer is not the global average of layer {name!r}'s "
-                             "feature map. " + GRADCAM_HINT)
+            raise ValueError(
+                f"the input of the final Linear layer is not the global average of layer {name!r}'s "
+                "feature map. " + GRADCAM_HINT
+            )
 
     # -- the maps ------------------------------------------------------------------------
     def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -190,8 +197,7 @@ class CAM:
         feats = self._features
         if feats is None or feats.ndim != 4 or feats.shape[1] != self.fc.in_features:
             got = None if feats is None else tuple(feats.shape)
-            raise ValueError(f"the target layer must output [B, {self.fc.in_features}, h, w] feature maps, "
-                             f"got {got}")
+            raise ValueError(f"the target layer must output [B, {self.fc.in_features}, h, w] feature maps, got {got}")
         return logits, feats
 
     @staticmethod

@@ -12,11 +12,13 @@
 The book's fixtures (its standard splits, its photos and their hand-drawn boxes) are in
 :mod:`cambook.data`.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Union
 
 import numpy as np
 import torch
@@ -57,8 +59,9 @@ def _shape_mask(kind: str, xx: np.ndarray, yy: np.ndarray, cx: float, cy: float,
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     """A smooth random colour field plus pixel noise: HxWx3 float in [0, 1]."""
     coarse = rng.uniform(0.1, 0.9, size=(3, 4, 4)).astype(np.float32)
-    field = torch.nn.functional.interpolate(torch.from_numpy(coarse)[None], size=(size, size),
-                                            mode="bicubic", align_corners=False)[0].numpy()
+    field = torch.nn.functional.interpolate(
+        torch.from_numpy(coarse)[None], size=(size, size), mode="bicubic", align_corners=False
+    )[0].numpy()
     field = field.transpose(1, 2, 0) + rng.normal(0, 0.06, size=(size, size, 3))
     return np.clip(field, 0, 1)
 
@@ -78,8 +81,9 @@ def _clutter(rng: np.random.Generator, img: np.ndarray, xx: np.ndarray, yy: np.n
         img[mask] = rng.uniform(0, 1, 3)
 
 
-def synthetic(n: int, seed: int = 0, size: int | Sequence[int] = SIZE,
-              with_masks: bool = False) -> tuple[torch.Tensor, ...]:
+def synthetic(
+    n: int, seed: int = 0, size: int | Sequence[int] = SIZE, with_masks: bool = False
+) -> tuple[torch.Tensor, ...]:
     """A deterministic dataset of ``n`` cluttered images with one labelled object each.
 
     Taught in chapter 2, "Global average pooling versus flatten". The same
@@ -127,8 +131,11 @@ def synthetic(n: int, seed: int = 0, size: int | Sequence[int] = SIZE,
         ys, xs = np.nonzero(mask)
         boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
         images[i], masks[i] = img, mask
-    out = (torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
-           torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(boxes))
+    out = (
+        torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
+        torch.from_numpy(labels.astype(np.int64)),
+        torch.from_numpy(boxes),
+    )
     return out + (torch.from_numpy(masks),) if with_masks else out
 
 
@@ -152,8 +159,9 @@ def load_image(image: ImageLike) -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
         if not path.is_file():
-            raise ValueError(f"no image file at {str(path)!r}; pass the path of a JPEG/PNG file, a PIL image "
-                             "or an HxWx3 array")
+            raise ValueError(
+                f"no image file at {str(path)!r}; pass the path of a JPEG/PNG file, a PIL image or an HxWx3 array"
+            )
         try:
             with Image.open(path) as im:
                 image = im.convert("RGB")
@@ -162,8 +170,10 @@ def load_image(image: ImageLike) -> np.ndarray:
     if isinstance(image, Image.Image):
         return np.asarray(image.convert("RGB"))
     if isinstance(image, torch.Tensor):
-        raise TypeError("load_image takes a photo, not a tensor; pass a PIL image or an HxWx3 uint8 numpy array "
-                        "(tensor.permute(1, 2, 0).mul(255).byte().numpy() for a [3, H, W] tensor in [0, 1])")
+        raise TypeError(
+            "load_image takes a photo, not a tensor; pass a PIL image or an HxWx3 uint8 numpy array "
+            "(tensor.permute(1, 2, 0).mul(255).byte().numpy() for a [3, H, W] tensor in [0, 1])"
+        )
     if not isinstance(image, np.ndarray):
         raise TypeError(f"expected a file path, a PIL image or a numpy array, got {type(image).__name__}")
     arr = image
@@ -203,7 +213,9 @@ def composite(images: Sequence[ImageLike], size: int | Sequence[int] = 224) -> t
     if isinstance(images, (np.ndarray, Image.Image, str, os.PathLike)) or len(images) == 0:
         raise ValueError("composite takes a list of one or more photos, e.g. [photos['chelsea'], photos['motorcycle']]")
     height, width = pair(size)
-    parts = [np.asarray(Image.fromarray(load_image(img)).resize((width, height), Image.Resampling.BILINEAR))
-             for img in images]
+    parts = [
+        np.asarray(Image.fromarray(load_image(img)).resize((width, height), Image.Resampling.BILINEAR))
+        for img in images
+    ]
     boxes = torch.tensor([[i * width, 0, (i + 1) * width, height] for i in range(len(parts))], dtype=torch.int64)
     return np.ascontiguousarray(np.concatenate(parts, axis=1)), boxes

@@ -1,4 +1,5 @@
 """Pick the device in one place, and say explicitly when a GPU must compute in full float32."""
+
 from __future__ import annotations
 
 import torch

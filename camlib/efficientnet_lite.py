@@ -14,6 +14,7 @@ Layout, chosen so that CAM finds its way by itself::
     dropout   (identity at evaluation)
     fc        nn.Linear(1280, 1000)
 """
+
 from __future__ import annotations
 
 import math
@@ -99,10 +100,21 @@ def convert_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     Raises KeyError on any key it does not know, so no tensor is silently dropped.
     """
     n_blocks = sum(s[-1] for s in STAGES)
-    rename = {"_conv_stem": "features.0.0", "_bn0": "features.0.1",
-              "_conv_head": f"features.{n_blocks + 1}.0", "_bn1": f"features.{n_blocks + 1}.1", "_fc": "fc"}
-    block_parts = {"_expand_conv": "expand.0", "_bn0": "expand.1", "_depthwise_conv": "depthwise.0",
-                   "_bn1": "depthwise.1", "_project_conv": "project.0", "_bn2": "project.1"}
+    rename = {
+        "_conv_stem": "features.0.0",
+        "_bn0": "features.0.1",
+        "_conv_head": f"features.{n_blocks + 1}.0",
+        "_bn1": f"features.{n_blocks + 1}.1",
+        "_fc": "fc",
+    }
+    block_parts = {
+        "_expand_conv": "expand.0",
+        "_bn0": "expand.1",
+        "_depthwise_conv": "depthwise.0",
+        "_bn1": "depthwise.1",
+        "_project_conv": "project.0",
+        "_bn2": "project.1",
+    }
     out = {}
     for key, value in sd.items():
         parts = key.split(".")

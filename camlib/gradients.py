@@ -10,6 +10,7 @@ flatten head, several Linear layers), at the price of one backward pass per clas
     result = gradcam(model, x, topk=5)     # the same call and result as camlib.CAM's
     result.maps                            # [B, 5, h, w]
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,8 +31,14 @@ from .modes import eval_mode
 __all__ = ["gradcam"]
 
 
-def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int = 1,
-            target_layer: nn.Module | str | None = None, relu: bool = False) -> CAMResult:
+def gradcam(
+    model: nn.Module,
+    x: Tensor,
+    class_idx: ClassIndex = None,
+    topk: int = 1,
+    target_layer: nn.Module | str | None = None,
+    relu: bool = False,
+) -> CAMResult:
     """Grad-CAM maps of images ``x``: the same call and the same result as :class:`camlib.CAM`.
 
     Taught in chapter 8, "CAM and Grad-CAM". Each channel is weighted by the mean over
@@ -64,20 +71,24 @@ def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int
             if target_layer is None:
                 logits, found = last_feature_maps(model, x)
                 if not found:
-                    raise ValueError(f"found no [B, C, h, w] feature map in {type(model).__name__}'s forward pass; "
-                                     "pass target_layer=")
+                    raise ValueError(
+                        f"found no [B, C, h, w] feature map in {type(model).__name__}'s forward pass; "
+                        "pass target_layer="
+                    )
                 feats = found[-1][2]
             else:
                 logits = model(x)
                 if not kept:
-                    raise ValueError(f"target_layer {type(target_layer).__name__} did not run in "
-                                     f"{type(model).__name__}'s forward pass; pass one of the layers model(x) uses")
+                    raise ValueError(
+                        f"target_layer {type(target_layer).__name__} did not run in "
+                        f"{type(model).__name__}'s forward pass; pass one of the layers model(x) uses"
+                    )
                 feats = kept[-1]
             idx = class_index(class_idx, len(x), logits.shape[1], device=logits.device)
             idx = top_classes(logits, topk) if idx is None else idx
             maps = []
             for k in range(idx.shape[1]):
-                score = logits.gather(1, idx[:, k:k + 1]).sum()
+                score = logits.gather(1, idx[:, k : k + 1]).sum()
                 (grad,) = torch.autograd.grad(score, feats, retain_graph=k + 1 < idx.shape[1])
                 alpha = grad.mean(dim=(2, 3), keepdim=True)  # [B, C, 1, 1]
                 maps.append((alpha * feats).sum(dim=1).detach())
@@ -86,5 +97,10 @@ def gradcam(model: nn.Module, x: Tensor, class_idx: ClassIndex = None, topk: int
             handle.remove()
     out = torch.stack(maps, dim=1)
     logits = logits.detach()
-    return CAMResult(logits=logits, probs=logits.softmax(dim=1).gather(1, idx), class_idx=idx,
-                     maps=out.clamp(min=0) if relu else out, features=feats.detach())
+    return CAMResult(
+        logits=logits,
+        probs=logits.softmax(dim=1).gather(1, idx),
+        class_idx=idx,
+        maps=out.clamp(min=0) if relu else out,
+        features=feats.detach(),
+    )

@@ -4,6 +4,7 @@ IoU, box accuracy, the paper's localization accuracy, and the pointing game.
 
 Boxes are ``(x0, y0, x1, y1)`` with exclusive ends, as everywhere in camlib.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -64,8 +65,13 @@ def box_accuracy(pred: Sequence[Sequence[int]], truth: Sequence[Sequence[int]], 
     return sum(iou(p, t) >= min_iou for p, t in zip(pred, truth)) / len(pred)
 
 
-def localization_accuracy(classes: Tensor, boxes: Sequence[Sequence[Sequence[int]]], labels: Tensor,
-                          truth: Sequence[Sequence[int]], min_iou: float = 0.5) -> float:
+def localization_accuracy(
+    classes: Tensor,
+    boxes: Sequence[Sequence[Sequence[int]]],
+    labels: Tensor,
+    truth: Sequence[Sequence[int]],
+    min_iou: float = 0.5,
+) -> float:
     """The CAM paper's localization accuracy: an image counts only when the class is right too.
 
     Taught in chapter 6, "Scoring localization the paper's way". An image is localized when
@@ -87,12 +93,16 @@ def localization_accuracy(classes: Tensor, boxes: Sequence[Sequence[Sequence[int
     """
     classes = torch.as_tensor(classes)
     if classes.ndim != 2 or len(classes) != len(boxes) or len(labels) != len(classes) or len(truth) != len(classes):
-        raise ValueError(f"expected classes [N, K], N lists of K boxes, labels [N] and N true boxes, got "
-                         f"{tuple(classes.shape)}, {len(boxes)}, {len(labels)} and {len(truth)}")
+        raise ValueError(
+            f"expected classes [N, K], N lists of K boxes, labels [N] and N true boxes, got "
+            f"{tuple(classes.shape)}, {len(boxes)}, {len(labels)} and {len(truth)}"
+        )
     if len(classes) == 0 or any(len(b) != classes.shape[1] for b in boxes):
         raise ValueError(f"need at least one image, and one box per guessed class ({classes.shape[1]} per image)")
-    hits = sum(any(int(c) == int(y) and iou(b, t) >= min_iou for c, b in zip(cs, bs))
-               for cs, bs, y, t in zip(classes.tolist(), boxes, torch.as_tensor(labels).tolist(), truth))
+    hits = sum(
+        any(int(c) == int(y) and iou(b, t) >= min_iou for c, b in zip(cs, bs))
+        for cs, bs, y, t in zip(classes.tolist(), boxes, torch.as_tensor(labels).tolist(), truth)
+    )
     return hits / len(classes)
 
 

@@ -11,6 +11,7 @@ turns an image into ``n_ch`` feature maps of size H x W (H = W = S / 4 by defaul
   The head has ``n_ch * H * W`` weights per class, and a weight per position, so the
   spatial layout is baked into the classifier and there is no single map to read.
 """
+
 from __future__ import annotations
 
 import torch
@@ -54,8 +55,7 @@ class GAPNet(nn.Module):
         seed: the seed of the initial weights.
     """
 
-    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
-                 seed: int = 0):
+    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3, seed: int = 0):
         super().__init__()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -78,8 +78,7 @@ class GMPNet(GAPNet):
     a class score rewards one strong position, not the whole extent of the object.
     """
 
-    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
-                 seed: int = 0):
+    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3, seed: int = 0):
         super().__init__(num_classes, widths, in_channels, seed)
         self.pool = nn.AdaptiveMaxPool2d(1)
 
@@ -102,8 +101,14 @@ class FlattenNet(nn.Module):
         ValueError: an ``input_size`` the trunk's pooling does not divide.
     """
 
-    def __init__(self, num_classes: int, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 3,
-                 input_size: int = 64, seed: int = 0):
+    def __init__(
+        self,
+        num_classes: int,
+        widths: tuple[int, ...] = (16, 32, 64),
+        in_channels: int = 3,
+        input_size: int = 64,
+        seed: int = 0,
+    ):
         super().__init__()
         side = input_size // 2 ** (len(widths) - 1)
         if side < 1 or side * 2 ** (len(widths) - 1) != input_size:
@@ -118,8 +123,10 @@ class FlattenNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """[B, C, S, S] images -> [B, num_classes] logits."""
         if x.shape[-2:] != (self.input_size, self.input_size):
-            raise ValueError(f"FlattenNet takes {self.input_size} x {self.input_size} inputs, got "
-                             f"{tuple(x.shape[-2:])}:\na flatten head fits one size only (GAPNet fits any)")
+            raise ValueError(
+                f"FlattenNet takes {self.input_size} x {self.input_size} inputs, got "
+                f"{tuple(x.shape[-2:])}:\na flatten head fits one size only (GAPNet fits any)"
+            )
         return self.fc(self.flatten(self.features(x)))
 
 

@@ -9,6 +9,7 @@ own flag and put every one back, whatever happens inside the block (as torchcam 
         logits = model(x)
     # each module is back in the mode it had before
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

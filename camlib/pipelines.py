@@ -1,4 +1,5 @@
 """Whole jobs in one call: the maps of a whole set of images, and boxes on a photo."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,14 @@ if TYPE_CHECKING:  # a type only: importing camlib.pretrained would load torchvi
 __all__ = ["Localization", "cam_maps", "localize"]
 
 
-def cam_maps(model: nn.Module, images: Tensor, class_idx: ClassIndex = None, topk: int = 1, batch_size: int = 256,
-             target_layer: nn.Module | str | None = None) -> CAMResult:
+def cam_maps(
+    model: nn.Module,
+    images: Tensor,
+    class_idx: ClassIndex = None,
+    topk: int = 1,
+    batch_size: int = 256,
+    target_layer: nn.Module | str | None = None,
+) -> CAMResult:
     """The raw maps of a whole set of images, batch by batch, through :class:`camlib.CAM`.
 
     Taught in chapter 5, "From a map to a box", and used in chapters 6 and 7.
@@ -49,10 +56,11 @@ def cam_maps(model: nn.Module, images: Tensor, class_idx: ClassIndex = None, top
     with CAM(model, target_layer=target_layer) as cam:
         idx = class_index(class_idx, len(images), cam.fc.out_features)
         for start in range(0, len(images), batch_size):
-            part = None if idx is None else idx[start:start + batch_size]
-            parts.append(cam(images[start:start + batch_size].to(device), class_idx=part, topk=topk))
-    return CAMResult(*(torch.cat([getattr(r, f).cpu() for r in parts]) for f in ("logits", "probs", "class_idx",
-                                                                              "maps")))
+            part = None if idx is None else idx[start : start + batch_size]
+            parts.append(cam(images[start : start + batch_size].to(device), class_idx=part, topk=topk))
+    return CAMResult(
+        *(torch.cat([getattr(r, f).cpu() for r in parts]) for f in ("logits", "probs", "class_idx", "maps"))
+    )
 
 
 @dataclass
@@ -76,8 +84,14 @@ class Localization:
     cam: Tensor
 
 
-def localize(pretrained: Pretrained, image: ImageLike, class_idx: ClassIndex = None, topk: int = 1,
-             size: int | Sequence[int] = 224, threshold: float = 0.2) -> list[Localization]:
+def localize(
+    pretrained: Pretrained,
+    image: ImageLike,
+    class_idx: ClassIndex = None,
+    topk: int = 1,
+    size: int | Sequence[int] = 224,
+    threshold: float = 0.2,
+) -> list[Localization]:
     """Boxes and maps for the top-``topk`` (or the given) classes of one photo.
 
     Taught in chapter 5, "From a map to a box". The map is computed at ``size``, upsampled
@@ -105,6 +119,9 @@ def localize(pretrained: Pretrained, image: ImageLike, class_idx: ClassIndex = N
     with CAM(pretrained.model) as cam:
         res = cam(x, class_idx=class_idx, topk=topk)
     maps = normalize(upsample(res.maps[0], (h, w))).cpu()
-    return [Localization(class_idx=int(c), label=pretrained.categories[int(c)], prob=float(p),
-                         box=cam_to_box(m, threshold), cam=m)
-            for c, p, m in zip(res.class_idx[0], res.probs[0], maps)]
+    return [
+        Localization(
+            class_idx=int(c), label=pretrained.categories[int(c)], prob=float(p), box=cam_to_box(m, threshold), cam=m
+        )
+        for c, p, m in zip(res.class_idx[0], res.probs[0], maps)
+    ]

@@ -5,6 +5,7 @@ A class activation map is as coarse as the last feature grid (7 x 7 for a 224-pi
 :func:`normalize` keeps its positive part and divides it by its maximum, for display and
 for the box rule. Neither adds information; normalizing throws away the map's scale.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,16 +38,16 @@ def upsample(maps: Tensor, size: int | Sequence[int]) -> Tensor:
         ValueError: ``maps`` is not a tensor of 2 to 4 dimensions, or ``size`` is not positive.
     """
     if not isinstance(maps, Tensor) or maps.ndim not in (2, 3, 4):
-        raise ValueError(f"expected maps as a [B, K, h, w], [K, h, w] or [h, w] tensor, "
-                         f"got {getattr(maps, 'shape', type(maps))}")
+        raise ValueError(
+            f"expected maps as a [B, K, h, w], [K, h, w] or [h, w] tensor, got {getattr(maps, 'shape', type(maps))}"
+        )
     out_hw = pair(size)
     h, w = maps.shape[-2:]
     x = maps.float()
     if x.device.type == "cpu" and max(h, w) <= MATMUL_MAX_SIDE:
         return torch.matmul(resize_matrix(h, out_hw[0]), torch.matmul(x, resize_matrix(w, out_hw[1]).T))
     extra = 4 - maps.ndim
-    out = F.interpolate(x.reshape((1,) * extra + tuple(maps.shape)), size=out_hw, mode="bilinear",
-                        align_corners=False)
+    out = F.interpolate(x.reshape((1,) * extra + tuple(maps.shape)), size=out_hw, mode="bilinear", align_corners=False)
     return out.reshape(tuple(maps.shape[:-2]) + out_hw)
 
 

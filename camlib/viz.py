@@ -1,4 +1,5 @@
 """Pictures: heat-map overlays, boxes, and rows of maps (matplotlib)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -14,8 +15,9 @@ from .data import ImageLike, load_image
 __all__ = ["add_scale_bar", "draw_box", "overlay", "shared_vmax", "show_cams"]
 
 
-def overlay(image: ImageLike, cam: torch.Tensor | np.ndarray, alpha: float = 0.5, cmap: str = "jet",
-            vmax: float | None = None) -> np.ndarray:
+def overlay(
+    image: ImageLike, cam: torch.Tensor | np.ndarray, alpha: float = 0.5, cmap: str = "jet", vmax: float | None = None
+) -> np.ndarray:
     """Blend a colour-mapped ``cam`` over ``image``.
 
     Taught in chapter 1, "What CAM is, in one picture". The map is ReLU'd and scaled by its
@@ -81,8 +83,15 @@ def draw_box(ax: Any, box: Sequence[int], color: str = "lime", label: str | None
     x0, y0, x1, y1 = box
     ax.add_patch(patches.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=lw))
     if label:
-        ax.text(x0, y0, label, color="black", fontsize=8, va="bottom",
-                bbox=dict(facecolor=color, edgecolor="none", pad=1, alpha=0.8))
+        ax.text(
+            x0,
+            y0,
+            label,
+            color="black",
+            fontsize=8,
+            va="bottom",
+            bbox=dict(facecolor=color, edgecolor="none", pad=1, alpha=0.8),
+        )
 
 
 def shared_vmax(cams: Sequence | torch.Tensor) -> float:
@@ -102,8 +111,12 @@ def shared_vmax(cams: Sequence | torch.Tensor) -> float:
     if isinstance(cams, torch.Tensor):
         values = [cams.detach().float().cpu()]
     else:
-        values = [c.detach().float().cpu() if isinstance(c, torch.Tensor)
-                  else torch.as_tensor(np.asarray(c, dtype=np.float32)) for c in cams]
+        values = [
+            c.detach().float().cpu()
+            if isinstance(c, torch.Tensor)
+            else torch.as_tensor(np.asarray(c, dtype=np.float32))
+            for c in cams
+        ]
     if not values or any(v.numel() == 0 for v in values):
         raise ValueError("shared_vmax needs at least one non-empty map")
     top = max(float(v.max()) for v in values)
@@ -133,8 +146,16 @@ def add_scale_bar(fig: Any, axes: Any, vmax: float, cmap: str = "jet", label: st
     return bar
 
 
-def show_cams(image: ImageLike, cams: Sequence, titles: Sequence[str], boxes: Sequence | None = None,
-              alpha: float = 0.5, cmap: str = "jet", panel_inches: float = 2.6, shared_scale: bool = False) -> Any:
+def show_cams(
+    image: ImageLike,
+    cams: Sequence,
+    titles: Sequence[str],
+    boxes: Sequence | None = None,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    panel_inches: float = 2.6,
+    shared_scale: bool = False,
+) -> Any:
     """One row: the photo, then one overlay per map (with its box, if given).
 
     Taught in chapter 4, "Top-5 class activation maps". Each map is scaled by its own
@@ -160,8 +181,9 @@ def show_cams(image: ImageLike, cams: Sequence, titles: Sequence[str], boxes: Se
     photo = load_image(image)
     vmax = shared_vmax(cams) if shared_scale else None
     width = panel_inches * (len(cams) + 1) + (0.8 if shared_scale else 0)  # room for the colour bar
-    fig, axes = plt.subplots(1, len(cams) + 1, figsize=(width, panel_inches * 1.15),
-                             layout="constrained" if shared_scale else None)
+    fig, axes = plt.subplots(
+        1, len(cams) + 1, figsize=(width, panel_inches * 1.15), layout="constrained" if shared_scale else None
+    )
     axes[0].imshow(photo)
     axes[0].set_title("input", fontsize=9)
     for i, (ax, cam, title) in enumerate(zip(axes[1:], cams, titles)):

@@ -1,4 +1,5 @@
 """Shared fixtures: the pretrained model and photos load once per test session."""
+
 import pytest
 import torch
 
@@ -16,7 +17,7 @@ def photos():
     return cambook.sample_images()
 
 
-@pytest.fixture()
+@pytest.fixture
 def small_gapnet():
     _ = torch.manual_seed(0)
     return camlib.GAPNet(5).eval()

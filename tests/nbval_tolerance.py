@@ -15,6 +15,7 @@ round float32 arithmetic differently in the last bits, prints the neighbouring d
 Only outputs that nbval already found different are re-compared this way; what nbval finds
 equal stays equal.
 """
+
 from __future__ import annotations
 
 import re

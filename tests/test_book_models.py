@@ -3,6 +3,7 @@
 Retraining them takes minutes; benchmarks/retrain.py checks that a retrain on this machine
 lands within 1.5 points of the shipped test accuracy.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,13 +58,18 @@ def test_loading_reproduces_the_recorded_test_accuracy(name, caplog):
 
 def test_chapter_2_prints_the_shipped_accuracies():
     nb = nbformat.read(ROOT / "book" / "chapters" / "02_gap_vs_flatten.ipynb", as_version=4)
-    printed = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
-                      for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    printed = "".join(
+        o.get("text", "") + o.get("data", {}).get("text/plain", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
     for name, label in [("gapnet", "GAPNet"), ("flattennet", "FlattenNet")]:
         acc = book_models.manifest()[name]["test_accuracy"]
         # the table of train and test accuracy (%), one row per network
-        assert re.search(rf"^{label} +[\d.]+ +{100 * acc:.1f} ", printed, re.M), \
+        assert re.search(rf"^{label} +[\d.]+ +{100 * acc:.1f} ", printed, re.M), (
             f"chapter 2 does not print {label}'s {acc:.1%}"
+        )
 
 
 def test_loads_with_weights_only(monkeypatch):
@@ -79,7 +85,7 @@ def test_loads_with_weights_only(monkeypatch):
     assert calls == [True]
 
 
-@pytest.fixture()
+@pytest.fixture
 def weights_copy(tmp_path, monkeypatch):
     folder = tmp_path / "weights"
     shutil.copytree(book_models.WEIGHTS_DIR, folder)
@@ -113,8 +119,11 @@ def test_unknown_name_lists_the_choices():
 @pytest.mark.parametrize("switch", ["argument", "environment"])
 def test_retraining_is_one_switch_away_and_says_so(switch, tmp_path, monkeypatch, caplog):
     """A tiny recipe on a tiny split, so that the switch is tested in seconds."""
-    tiny = book_models.Recipe(lambda: camlib.GAPNet(5, widths=(4, 8)), "GAPNet(5, widths=(4, 8))",
-                              settings={"epochs": 1, "batch_size": 16, "lr": 3e-3, "weight_decay": 1e-4, "seed": 0})
+    tiny = book_models.Recipe(
+        lambda: camlib.GAPNet(5, widths=(4, 8)),
+        "GAPNet(5, widths=(4, 8))",
+        settings={"epochs": 1, "batch_size": 16, "lr": 3e-3, "weight_decay": 1e-4, "seed": 0},
+    )
     monkeypatch.setitem(book_models.RECIPES, "gapnet", tiny)
     monkeypatch.setattr(book_models, "book_split", lambda name, with_masks=False: camlib.synthetic(40, seed=5))
     monkeypatch.setenv("CAMLIB_CACHE", str(tmp_path))
@@ -131,8 +140,22 @@ def test_retraining_is_one_switch_away_and_says_so(switch, tmp_path, monkeypatch
 
 def test_the_wheel_ships_the_weights(tmp_path):
     """`pip install` of the repository (the Colab set-up cell) brings the weights, the manifest and cambook."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(tmp_path.glob("camlib_book-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for entry in book_models.manifest().values():
@@ -147,6 +170,7 @@ def test_show_notes_prints_each_note_once_and_leaves_the_root_logger_alone(capsy
     import logging
 
     import cambook
+
     root_handlers = list(logging.getLogger().handlers)
     stream = io.StringIO()
     try:
@@ -154,7 +178,8 @@ def test_show_notes_prints_each_note_once_and_leaves_the_root_logger_alone(capsy
         cambook.show_notes(stream)  # a second call must not print every note twice
         cambook.book_model("gapnet")
         assert stream.getvalue().splitlines() == [
-            "gapnet: shipped weights (gapnet.pt, SHA-256 7b1907f1594d, test accuracy 98.8%)"]
+            "gapnet: shipped weights (gapnet.pt, SHA-256 7b1907f1594d, test accuracy 98.8%)"
+        ]
         assert logging.getLogger().handlers == root_handlers
     finally:
         for name in ("camlib", "cambook"):

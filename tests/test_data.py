@@ -12,7 +12,7 @@ def test_synthetic_shapes_and_ranges():
     assert images.shape == (50, 3, 64, 64) and images.dtype == torch.float32
     assert labels.shape == (50,) and labels.dtype == torch.int64
     assert boxes.shape == (50, 4) and boxes.dtype == torch.int64
-    assert 0 <= images.min() and images.max() <= 1
+    assert images.min() >= 0 and images.max() <= 1
     assert set(labels.tolist()) == set(range(len(CLASSES)))
     assert torch.bincount(labels).tolist() == [10] * 5  # balanced
 
@@ -72,14 +72,17 @@ def test_load_image_accepts_paths_pil_and_arrays(tmp_path):
     assert gray.shape == (10, 12, 3) and np.array_equal(gray[:, :, 1], rgb[:, :, 0])
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    ("/no/such/file.jpg", ValueError, "no image file"),
-    (np.zeros((4, 4, 2), np.uint8), ValueError, "HxWx3"),
-    (np.zeros((4, 4, 3), np.int32), TypeError, "uint8"),
-    (np.full((4, 4, 3), 2.0), ValueError, r"\[0, 1\]"),
-    (torch.zeros(3, 4, 4), TypeError, "numpy"),
-    (42, TypeError, "file path"),
-])
+@pytest.mark.parametrize(
+    ("bad", "error", "match"),
+    [
+        ("/no/such/file.jpg", ValueError, "no image file"),
+        (np.zeros((4, 4, 2), np.uint8), ValueError, "HxWx3"),
+        (np.zeros((4, 4, 3), np.int32), TypeError, "uint8"),
+        (np.full((4, 4, 3), 2.0), ValueError, r"\[0, 1\]"),
+        (torch.zeros(3, 4, 4), TypeError, "numpy"),
+        (42, TypeError, "file path"),
+    ],
+)
 def test_load_image_errors(bad, error, match):
     with pytest.raises(error, match=match):
         load_image(bad)
@@ -108,12 +111,18 @@ def test_composite_places_each_photo_in_its_box():
     assert one.shape == (32, 32, 3) and box.tolist() == [[0, 0, 32, 32]]
 
 
-@pytest.mark.parametrize("images, size", [([], 224), (np.zeros((8, 8, 3), np.uint8), 224),
-                                          ([np.zeros((8, 8, 3), np.uint8)], 0)])
-def test_composite_errors(images, size):
+@pytest.mark.parametrize(
+    ("images", "size", "message"),
+    [
+        ([], 224, "list of one or more photos"),
+        (np.zeros((8, 8, 3), np.uint8), 224, "list of one or more photos"),
+        ([np.zeros((8, 8, 3), np.uint8)], 0, "positive"),
+    ],
+)
+def test_composite_errors(images, size, message):
     from camlib.data import composite
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=message):
         composite(images, size=size)
 
 

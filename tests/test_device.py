@@ -1,12 +1,18 @@
 """Choosing a device changes nothing else; full float32 on a GPU is an explicit call."""
+
 import torch
 
 import camlib
 
 
 def flags():
-    return (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32, torch.get_default_dtype(),
-            torch.are_deterministic_algorithms_enabled(), torch.get_num_threads())
+    return (
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.get_default_dtype(),
+        torch.are_deterministic_algorithms_enabled(),
+        torch.get_num_threads(),
+    )
 
 
 def test_default_device_changes_no_torch_setting(monkeypatch):

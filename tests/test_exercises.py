@@ -1,5 +1,6 @@
 """Each checker passes the reference and catches the classic mistakes with a specific message, on
 fresh random cases each time; a solution that calls camlib's own answer is named."""
+
 import numpy as np
 import pytest
 import torch
@@ -134,8 +135,11 @@ CASES = [
     (ex.check_cam, lambda f, w, c: torch.einsum("bc,bchw->bhw", w[c], f).sum(0), ["shape"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).amax((2, 3), keepdim=True).clamp(min=1e-12), []),
     (ex.check_normalize, normalize, ["camlib.postprocess.normalize"]),
-    (ex.check_normalize, lambda m: (m - m.amin((2, 3), True)) / (m.amax((2, 3), True) - m.amin((2, 3), True)),
-     ["min-max"]),
+    (
+        ex.check_normalize,
+        lambda m: (m - m.amin((2, 3), True)) / (m.amax((2, 3), True) - m.amin((2, 3), True)),
+        ["min-max"],
+    ),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).amax((2, 3), keepdim=True), ["NaN"]),
     (ex.check_normalize, lambda m: m.clamp(min=0) / m.clamp(min=0).max(), ["maximum of several maps"]),
     (ex.check_box, box_by_hand, []),
@@ -157,7 +161,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("checker, fn, messages", CASES, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("checker", "fn", "messages"), CASES, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(CASES)]
+)
 def test_checker(checker, fn, messages, capsys):
     ok, out = run(checker, fn, capsys)
     if not messages:
@@ -170,8 +176,9 @@ def test_checker(checker, fn, messages, capsys):
 
 def test_cases_are_fresh_each_time_and_reproducible_from_a_seed():
     first, second = ex.cases("check_cam"), ex.cases("check_cam")
-    assert not all(torch.equal(a.args[0], b.args[0])
-                   for a, b in zip(first, second) if a.args[0].shape == b.args[0].shape)
+    assert not all(
+        torch.equal(a.args[0], b.args[0]) for a, b in zip(first, second) if a.args[0].shape == b.args[0].shape
+    )
     again = [c.args[0] for c in ex.cases("check_cam", seed=7)], [c.args[0] for c in ex.cases("check_cam", seed=7)]
     assert all(torch.equal(a, b) for a, b in zip(*again))
 
@@ -191,13 +198,29 @@ def test_verdict_is_data_and_judge_needs_no_function():
     assert ex.judge("check_hook", hook_cases[-1:], [ex.Raised("ValueError", "bad size", observed={"hooks": 0})]).passed
 
 
-
-@pytest.mark.parametrize("checker", [ex.check_topk, ex.check_gap_head, ex.check_head_params, ex.check_hook,
-                                     ex.check_cam, ex.check_normalize, ex.check_box, ex.check_iou,
-                                     ex.check_misclassified, ex.check_gradcam_weights, ex.check_class_rank,
-                                     ex.check_head_params_hidden, ex.check_masked_gap_head, ex.check_region_logit,
-                                     ex.check_mass_box, ex.check_iou_matrix, ex.check_missed_at_k,
-                                     ex.check_gradcam_maps])
+@pytest.mark.parametrize(
+    "checker",
+    [
+        ex.check_topk,
+        ex.check_gap_head,
+        ex.check_head_params,
+        ex.check_hook,
+        ex.check_cam,
+        ex.check_normalize,
+        ex.check_box,
+        ex.check_iou,
+        ex.check_misclassified,
+        ex.check_gradcam_weights,
+        ex.check_class_rank,
+        ex.check_head_params_hidden,
+        ex.check_masked_gap_head,
+        ex.check_region_logit,
+        ex.check_mass_box,
+        ex.check_iou_matrix,
+        ex.check_missed_at_k,
+        ex.check_gradcam_maps,
+    ],
+)
 def test_stubs_fail_cleanly(checker, capsys):
     ok, out = run(checker, not_done, capsys)
     assert not ok and out.startswith("TODO ") and "not implemented yet" in out
@@ -230,9 +253,15 @@ def topk_cams(features, weight, bias, k):
 
 
 def loc_correct(classes, boxes, labels, truth, k):
-    return torch.tensor([any(int(classes[i, j]) == int(labels[i])
-                             and iou_by_hand(boxes[i, j].tolist(), truth[i].tolist()) >= 0.5
-                             for j in range(k)) for i in range(len(labels))])
+    return torch.tensor(
+        [
+            any(
+                int(classes[i, j]) == int(labels[i]) and iou_by_hand(boxes[i, j].tolist(), truth[i].tolist()) >= 0.5
+                for j in range(k)
+            )
+            for i in range(len(labels))
+        ]
+    )
 
 
 def near_misses(logits, labels, k):
@@ -263,12 +292,17 @@ NEW = [
     (ex.check_flatten_maps, flatten_maps, []),
     (ex.check_flatten_maps, lambda f, w: flatten_maps(f, w) / (f.shape[2] * f.shape[3]), ["do not divide"]),
     (ex.check_flatten_maps, lambda f, w: flatten_maps(f, w)[:, 0], ["one map per image"]),
-    (ex.check_flatten_maps, lambda f, w: torch.einsum("nhwc,bchw->bnhw", w.view(len(w), *f.shape[2:], f.shape[1]),
-                                                       f), ["wrong order"]),
+    (
+        ex.check_flatten_maps,
+        lambda f, w: torch.einsum("nhwc,bchw->bnhw", w.view(len(w), *f.shape[2:], f.shape[1]), f),
+        ["wrong order"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("checker, fn, messages", NEW, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(NEW)])
+@pytest.mark.parametrize(
+    ("checker", "fn", "messages"), NEW, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(NEW)]
+)
 def test_new_checker(checker, fn, messages, capsys):
     test_checker(checker, fn, messages, capsys)
 
@@ -296,18 +330,24 @@ def test_a_crash_in_camlib_points_at_the_readers_line(capsys):
 
 def cam_via_the_checkers_internals(f, w, c):
     from cambook.exercises import chapters
+
     return chapters._cam_reference(f, w, c)
 
 
 def loc_via_camlib(classes, boxes, labels, truth, k):
-    return [camlib.localization_accuracy(classes[i:i + 1, :k], [boxes[i][:k]], labels[i:i + 1], [truth[i]]) == 1.0
-            for i in range(len(classes))]
+    return [
+        camlib.localization_accuracy(classes[i : i + 1, :k], [boxes[i][:k]], labels[i : i + 1], [truth[i]]) == 1.0
+        for i in range(len(classes))
+    ]
 
 
-@pytest.mark.parametrize("checker, fn, named", [
-    (ex.check_cam, cam_via_the_checkers_internals, "cambook.exercises (the checkers' own package)"),
-    (ex.check_loc_correct, loc_via_camlib, "camlib.metrics.localization_accuracy"),
-])
+@pytest.mark.parametrize(
+    ("checker", "fn", "named"),
+    [
+        (ex.check_cam, cam_via_the_checkers_internals, "cambook.exercises (the checkers' own package)"),
+        (ex.check_loc_correct, loc_via_camlib, "camlib.metrics.localization_accuracy"),
+    ],
+)
 def test_the_books_own_answer_is_named(checker, fn, named, capsys):
     ok, out = run(checker, fn, capsys)
     assert not ok and "cases pass, but your function uses" in out and named in out, out
@@ -366,8 +406,10 @@ def region_logit(features, weight, class_idx, mask, relu=False, divide=None):
     return inside / (features.shape[2] * features.shape[3] if divide is None else divide(mask))
 
 
-def mass_box(cam, threshold, structure=np.ones((3, 3))):
+def mass_box(cam, threshold, structure=None):
     from scipy import ndimage
+
+    structure = np.ones((3, 3)) if structure is None else structure
 
     cam = np.maximum(np.asarray(cam, dtype=np.float32), 0)
     h, w = cam.shape
@@ -435,8 +477,7 @@ def missed_from_a_list(logits, labels, k):  # float32 when nothing is missed
     return torch.tensor([i for i in range(len(labels)) if ranks[i] > k])
 
 
-def gradcam_maps(model, layer, x, class_idx, relu=True, reduce="mean", same_class=False, remove=True,
-                 backward=False):
+def gradcam_maps(model, layer, x, class_idx, relu=True, reduce="mean", same_class=False, remove=True, backward=False):
     kept = {}
     handle = layer.register_forward_hook(lambda m, i, o: kept.update(f=o))
     try:
@@ -468,23 +509,35 @@ VARIATIONS = [
     (ex.check_class_rank, lambda lg, c: class_rank(lg, c) + 0.5, ["not whole numbers"]),
     (ex.check_class_rank, lambda lg, c: class_rank(lg, c)[:, None], ["shape"]),
     (ex.check_head_params_hidden, head_params_hidden, []),
-    (ex.check_head_params_hidden, lambda c, h, w, n, hidden=(): (c * h * w * n + n, c * n + n),
-     ["VGG-16", "hidden layers are ignored"]),
+    (
+        ex.check_head_params_hidden,
+        lambda c, h, w, n, hidden=(): (c * h * w * n + n, c * n + n),
+        ["VGG-16", "hidden layers are ignored"],
+    ),
     (ex.check_head_params_hidden, head_params_no_bias, ["biases"]),
     (ex.check_head_params_hidden, head_params_hidden_in_gap, ["GAP head has no hidden layers"]),
-    (ex.check_head_params_hidden, lambda c, h, w, n, hidden=(): head_params_hidden(c, h, w, n, hidden)[0],
-     ["pair of ints"]),
+    (
+        ex.check_head_params_hidden,
+        lambda c, h, w, n, hidden=(): head_params_hidden(c, h, w, n, hidden)[0],
+        ["pair of ints"],
+    ),
     (ex.check_head_params_hidden, lambda c, h, w, n, hidden=(): {"flatten": 1, "gap": 2}, ["pair of ints"]),
-    (ex.check_head_params_hidden, lambda c, h, w, n: (c * h * w * n + n, c * n + n),
-     ["raised TypeError", "but 5 were given on VGG-16"]),  # no checker line: the call itself failed
+    (
+        ex.check_head_params_hidden,
+        lambda c, h, w, n: (c * h * w * n + n, c * n + n),
+        ["raised TypeError", "but 5 were given on VGG-16"],
+    ),  # no checker line: the call itself failed
     (ex.check_masked_gap_head, masked_gap, []),
     (ex.check_masked_gap_head, lambda f, m, w, b: f.mean((2, 3)) @ w.T + b, ["padding counts"]),
     (ex.check_masked_gap_head, masked_gap_hw, ["divided the masked sum by h*w"]),
     (ex.check_masked_gap_head, lambda f, m, w, b: masked_gap(f, m, w, b * 0), ["bias is missing"]),
     (ex.check_masked_gap_head, lambda f, m, w, b: masked_gap(f, m, w, b).T, ["shape"]),
     (ex.check_region_logit, region_logit, []),
-    (ex.check_region_logit, lambda f, w, c, m: region_logit(f, w, c, m, divide=lambda m: m.sum((1, 2))),
-     ["number of masked cells"]),
+    (
+        ex.check_region_logit,
+        lambda f, w, c, m: region_logit(f, w, c, m, divide=lambda m: m.sum((1, 2))),
+        ["number of masked cells"],
+    ),
     (ex.check_region_logit, lambda f, w, c, m: region_logit(f, w, c, m, relu=True), ["ReLU"]),
     (ex.check_region_logit, lambda f, w, c, m: region_logit(f, w.T, c, m), ["transposed"]),
     (ex.check_region_logit, lambda f, w, c, m: region_logit(f, w, c[:1].expand(len(c)), m), ["class_idx[0]"]),
@@ -520,20 +573,26 @@ VARIATIONS = [
     (ex.check_missed_at_k, lambda lg, y, k: missed_at_k(lg, y, k).tolist(), ["torch tensor"]),
     (ex.check_gradcam_maps, gradcam_maps, []),
     (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c, relu=False), ["ReLU is missing"]),
-    (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c, reduce="sum"),
-     ["summed the gradients"]),
-    (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c, same_class=True),
-     ["class_idx[0]"]),
+    (
+        ex.check_gradcam_maps,
+        lambda m, layer, x, c: gradcam_maps(m, layer, x, c, reduce="sum"),
+        ["summed the gradients"],
+    ),
+    (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c, same_class=True), ["class_idx[0]"]),
     (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c, remove=False), ["still attached"]),
     (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c, backward=True), [".grad"]),
     (ex.check_gradcam_maps, lambda m, layer, x, c: gradcam_maps(m, layer, x, c)[:, None], ["shape"]),
-    (ex.check_gradcam_maps, lambda m, layer, x, c: camlib.gradcam(m, x, c, target_layer=layer, relu=True).maps[:, 0],
-     ["camlib.gradients.gradcam"]),
+    (
+        ex.check_gradcam_maps,
+        lambda m, layer, x, c: camlib.gradcam(m, x, c, target_layer=layer, relu=True).maps[:, 0],
+        ["camlib.gradients.gradcam"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("checker, fn, messages", VARIATIONS,
-                         ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(VARIATIONS)])
+@pytest.mark.parametrize(
+    ("checker", "fn", "messages"), VARIATIONS, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(VARIATIONS)]
+)
 def test_variation_checker(checker, fn, messages, capsys):
     test_checker(checker, fn, messages, capsys)
 
@@ -555,15 +614,15 @@ def test_the_vgg_head_is_counted_from_the_formula():
 
 def test_the_named_edge_cases_are_drawn():
     labels = {name: " | ".join(c.label for c in ex.cases(name, seed=11)) for name in ex.EXERCISES}
-    for name, words in [("check_class_rank", ["ties", "B=1", "1e3", "N=1000"]),
-                        ("check_masked_gap_head", ["all-True", "single True cell", "padded", "B=1"]),
-                        ("check_region_logit", ["all-True", "all-False", "box-shaped", "C == N", "B=1"]),
-                        ("check_mass_box", ["faint", "corner", "border", "flat", "no positive", "not the largest",
-                                            "also the largest"]),
-                        ("check_iou_matrix", ["identical", "touch", "nested", "disjoint", "N=1", "M=1",
-                                              "zero-area"]),
-                        ("check_missed_at_k", ["k=1", "k=5", "k = C", "no misses", "every image", "N=1"]),
-                        ("check_gradcam_maps", ["GAPNet", "FlattenNet", "inner layer", "a batch of one"])]:
+    for name, words in [
+        ("check_class_rank", ["ties", "B=1", "1e3", "N=1000"]),
+        ("check_masked_gap_head", ["all-True", "single True cell", "padded", "B=1"]),
+        ("check_region_logit", ["all-True", "all-False", "box-shaped", "C == N", "B=1"]),
+        ("check_mass_box", ["faint", "corner", "border", "flat", "no positive", "not the largest", "also the largest"]),
+        ("check_iou_matrix", ["identical", "touch", "nested", "disjoint", "N=1", "M=1", "zero-area"]),
+        ("check_missed_at_k", ["k=1", "k=5", "k = C", "no misses", "every image", "N=1"]),
+        ("check_gradcam_maps", ["GAPNet", "FlattenNet", "inner layer", "a batch of one"]),
+    ]:
         for word in words:
             assert word in labels[name], (name, word)
     ranks = ex.cases("check_class_rank", seed=11)

@@ -4,6 +4,7 @@ camlib holds the method (CAM, its boxes, the networks, the data); cambook the te
 (exercise checkers, widgets); classroom the teacher's tools. Each may use the one before it,
 never the other way round, and camlib stays short enough to read in an afternoon.
 """
+
 import ast
 import re
 import subprocess
@@ -30,14 +31,16 @@ def test_import_camlib_loads_nothing_heavy_until_it_is_used():
     """`import camlib` loads its submodules on first use (PEP 562): matplotlib, torchvision and scipy come
     with the functions that need them, not with the import."""
     heavy = ("matplotlib", "torchvision", "scipy", "skimage", "sklearn", "pandas", "ipywidgets")
-    code = ("import sys\n"
-            f"heavy = {heavy!r}\n"
-            "import camlib\n"
-            "print(sorted(m for m in heavy if m in sys.modules))\n"
-            "camlib.CAM, camlib.cam_maps, camlib.upsample, camlib.iou, camlib.GAPNet\n"
-            "print(sorted(m for m in heavy if m in sys.modules))\n"
-            "camlib.overlay, camlib.load_pretrained\n"
-            "print(sorted(m for m in heavy if m in sys.modules))")
+    code = (
+        "import sys\n"
+        f"heavy = {heavy!r}\n"
+        "import camlib\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "camlib.CAM, camlib.cam_maps, camlib.upsample, camlib.iou, camlib.GAPNet\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "camlib.overlay, camlib.load_pretrained\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     after_import, after_cam, after_viz = run.stdout.splitlines()
@@ -50,7 +53,10 @@ def test_every_public_name_is_listed_and_loads():
     import camlib
 
     for package in (camlib, cambook):
-        assert sorted(package.__all__) == sorted([*package._LAZY, *package._SUBMODULES])
+        lazy = {*package._LAZY, *package._SUBMODULES}
+        assert len(set(package.__all__)) == len(package.__all__) and lazy <= set(package.__all__)
+        defined_here = set(package.__all__) - lazy  # e.g. cambook.show_notes, defined in __init__ itself
+        assert all(callable(vars(package).get(name)) for name in defined_here), defined_here
         for name in package.__all__:
             assert getattr(package, name) is not None
     with pytest.raises(AttributeError, match="moved to cambook.book_model"):
@@ -76,15 +82,17 @@ def test_dependencies_point_one_way():
 
 
 def test_importing_the_packages_changes_no_torch_setting():
-    code = ("import torch\n"
-            "def flags():\n"
-            "    return (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,\n"
-            "            torch.get_default_dtype(), torch.are_deterministic_algorithms_enabled(),\n"
-            "            torch.get_num_threads(), torch.initial_seed())\n"
-            "before = flags()\n"
-            "import camlib, cambook.exercises, cambook.widgets\n"
-            "assert flags() == before, (before, flags())\n"
-            "print('unchanged')")
+    code = (
+        "import torch\n"
+        "def flags():\n"
+        "    return (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,\n"
+        "            torch.get_default_dtype(), torch.are_deterministic_algorithms_enabled(),\n"
+        "            torch.get_num_threads(), torch.initial_seed())\n"
+        "before = flags()\n"
+        "import camlib, cambook.exercises, cambook.widgets\n"
+        "assert flags() == before, (before, flags())\n"
+        "print('unchanged')"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "unchanged", run.stderr[-2000:]
 

@@ -23,8 +23,8 @@ def test_threshold_is_a_fraction_of_the_maximum():
 
 def test_largest_component_wins_over_highest_peak():
     cam = np.zeros((10, 20))
-    cam[2:4, 1:3] = 1.0          # small, strongest
-    cam[5:9, 10:16] = 0.5        # large
+    cam[2:4, 1:3] = 1.0  # small, strongest
+    cam[5:9, 10:16] = 0.5  # large
     assert cam_to_box(cam) == (10, 5, 16, 9)
 
 
@@ -75,7 +75,7 @@ def test_box_accuracy_and_centre_box():
     assert centre_box(64, 0.5) == centre_box((64, 64), 0.5) == (16, 16, 48, 48)
     assert centre_box((40, 80), 0.5) == (20, 10, 60, 30)  # (H, W): a wide image, a wide box
     assert box_accuracy([(0, 0, 10, 10), (0, 0, 10, 10)], [(0, 0, 10, 10), (20, 20, 30, 30)]) == 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="as many predicted as true boxes"):
         box_accuracy([], [])
 
 
@@ -116,6 +116,7 @@ def test_peak_in_box():
 
 # --- the batched box rule (cam_to_boxes): the same boxes as cam_to_box, map by map ---
 
+
 def _assert_same_as_cam_to_box(maps, threshold=0.2, every_round=True):
     """Both batched paths (scipy on the stack; tensor ops, as on a GPU) give cam_to_box's boxes on maps [N, H, W]."""
     from camlib._fast import boxes_torch as _boxes_torch
@@ -134,7 +135,7 @@ def _assert_same_as_cam_to_box(maps, threshold=0.2, every_round=True):
     return ref
 
 
-@pytest.mark.parametrize("size, n", [(64, 100), (224, 12)])
+@pytest.mark.parametrize(("size", "n"), [(64, 100), (224, 12)])
 def test_batched_boxes_equal_cam_to_box_on_random_smooth_maps(size, n):
     g = torch.Generator().manual_seed(size)
     for small in (3, 7, 14):  # coarse maps: one or two big blobs; finer ones: many small blobs
@@ -170,8 +171,14 @@ def test_upsample_is_bilinear_interpolation():
 
     g = torch.Generator().manual_seed(0)
     # small maps (matrix products on the CPU) and a large one (F.interpolate), up and down
-    for shape, size in [((2, 3, 7, 7), (224, 224)), ((5, 16, 16), (64, 64)), ((7, 7), (100, 50)),
-                        ((1, 1, 32, 20), (13, 300)), ((3, 8, 8), (4, 5)), ((2, 40, 40), (224, 224))]:
+    for shape, size in [
+        ((2, 3, 7, 7), (224, 224)),
+        ((5, 16, 16), (64, 64)),
+        ((7, 7), (100, 50)),
+        ((1, 1, 32, 20), (13, 300)),
+        ((3, 8, 8), (4, 5)),
+        ((2, 40, 40), (224, 224)),
+    ]:
         maps = torch.randn(shape, generator=g)
         lead = (1,) * (4 - len(shape))
         ref = F.interpolate(maps.reshape(lead + shape), size=size, mode="bilinear", align_corners=False)
@@ -207,21 +214,29 @@ def test_batched_boxes_follow_a_snake_to_its_end():
 
 def test_batched_boxes_edge_cases():
     maps = np.zeros((9, 10, 20), dtype=np.float32)
-    maps[0] = 0.3                                          # flat: one blob, the whole image
-    maps[1] = -1.0                                         # all negative: no evidence, the whole image
+    maps[0] = 0.3  # flat: one blob, the whole image
+    maps[1] = -1.0  # all negative: no evidence, the whole image
     # maps[2] stays all zero: the whole image
-    maps[3, 0:3, 17:20] = 1.0                              # maximum on the border (a corner)
-    maps[4, 1:4, 1:4], maps[4, 6:9, 14:17] = 0.8, 1.0      # equal sizes: the higher peak wins
-    maps[5, 6:9, 1:4], maps[5, 1:4, 14:17] = 1.0, 1.0      # full tie: the first in raster order
-    maps[6, 5, 7] = 2.0                                    # a single pixel
-    maps[7, 2, 3], maps[7, 8, 1] = 0.5, 0.6                # two single pixels: the higher
-    maps[8] = -1.0                                         # negatives count as zero
+    maps[3, 0:3, 17:20] = 1.0  # maximum on the border (a corner)
+    maps[4, 1:4, 1:4], maps[4, 6:9, 14:17] = 0.8, 1.0  # equal sizes: the higher peak wins
+    maps[5, 6:9, 1:4], maps[5, 1:4, 14:17] = 1.0, 1.0  # full tie: the first in raster order
+    maps[6, 5, 7] = 2.0  # a single pixel
+    maps[7, 2, 3], maps[7, 8, 1] = 0.5, 0.6  # two single pixels: the higher
+    maps[8] = -1.0  # negatives count as zero
     maps[8, 3:5, 3:5] = 2.0
     assert _assert_same_as_cam_to_box(maps) == [
-        (0, 0, 20, 10), (0, 0, 20, 10), (0, 0, 20, 10), (17, 0, 20, 3), (14, 6, 17, 9), (14, 1, 17, 4),
-        (7, 5, 8, 6), (1, 8, 2, 9), (3, 3, 5, 5)]
+        (0, 0, 20, 10),
+        (0, 0, 20, 10),
+        (0, 0, 20, 10),
+        (17, 0, 20, 3),
+        (14, 6, 17, 9),
+        (14, 1, 17, 4),
+        (7, 5, 8, 6),
+        (1, 8, 2, 9),
+        (3, 3, 5, 5),
+    ]
     for i in range(len(maps)):  # a batch of one, each on its own
-        _assert_same_as_cam_to_box(maps[i:i + 1])
+        _assert_same_as_cam_to_box(maps[i : i + 1])
 
 
 def test_cam_to_boxes_shapes_and_errors():
@@ -268,8 +283,9 @@ def test_localization_accuracy_needs_the_class_and_the_box():
 
 def test_localization_accuracy_refuses_mismatched_inputs():
     with pytest.raises(ValueError, match=r"classes \[N, K\]"):
-        camlib.localization_accuracy(torch.tensor([1, 2]), [[(0, 0, 1, 1)]] * 2, torch.tensor([1, 2]),
-                                     [(0, 0, 1, 1)] * 2)
+        camlib.localization_accuracy(
+            torch.tensor([1, 2]), [[(0, 0, 1, 1)]] * 2, torch.tensor([1, 2]), [(0, 0, 1, 1)] * 2
+        )
     with pytest.raises(ValueError, match="one box per guessed class"):
         camlib.localization_accuracy(torch.tensor([[1, 2]]), [[(0, 0, 1, 1)]], torch.tensor([1]), [(0, 0, 1, 1)])
 

@@ -4,6 +4,7 @@ The mixed case is the one that matters (torchcam tests it too): a model in train
 one BatchNorm frozen in eval mode, and the reverse. Restoring only ``model.training`` would
 put that BatchNorm back in the model's mode.
 """
+
 import pytest
 import torch
 from torch import nn
@@ -43,18 +44,16 @@ def test_each_module_keeps_its_own_mode(call, outer):
     assert modes(model) == before
 
 
-@pytest.mark.parametrize("manager, inside", [(eval_mode, False), (train_mode, True)])
+@pytest.mark.parametrize(("manager", "inside"), [(eval_mode, False), (train_mode, True)])
 def test_the_context_managers_switch_every_module_and_restore_each(manager, inside):
     model = mixed_model(True)
     before = modes(model)
-    with pytest.raises(RuntimeError, match="inside"):
-        with manager(model) as same:
-            assert same is model and all(flag == inside for flag in modes(model).values())
-            raise RuntimeError("raised inside the block")
+    with pytest.raises(RuntimeError, match="inside"), manager(model) as same:  # noqa: PT012 - raised in the block
+        assert same is model and all(flag == inside for flag in modes(model).values())
+        raise RuntimeError("raised inside the block")
     assert modes(model) == before
 
 
 def test_the_context_managers_say_what_to_pass():
-    with pytest.raises(TypeError, match="nn.Module"):
-        with eval_mode("not a model"):
-            pass
+    with pytest.raises(TypeError, match="nn.Module"), eval_mode("not a model"):
+        pass

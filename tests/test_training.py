@@ -3,6 +3,7 @@
 Unit tests train only tiny networks. Retraining the book's networks on this machine, and
 how long it takes, is measured by benchmarks/retrain.py, not asserted here.
 """
+
 import pytest
 import torch
 
@@ -56,7 +57,6 @@ def test_train_leaves_the_global_random_state_as_it_was():
     assert torch.equal(torch.rand(3), expected)
 
 
-
 def test_load_or_train_reuses_the_weights(tmp_path):
     x, y, _ = camlib.synthetic(64, seed=9)
     first = camlib.load_or_train(GAPNet(5, widths=(4, 8)), x, y, cache_dir=str(tmp_path), epochs=1, progress=False)
@@ -80,14 +80,20 @@ def test_a_stored_notebook_shows_where_the_progress_bar_ended():
     """Plain-text views of an executed notebook (GitHub, nbval) show the bar's final state, not 0/2."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import torch\nimport camlib\n"
-                                  "x, y = torch.rand(8, 3, 16, 16), torch.randint(0, 5, (8,))"),
-        nbformat.v4.new_code_cell("losses = camlib.train(camlib.GAPNet(5, widths=(4, 8, 8)), x, y, epochs=2, "
-                                  "batch_size=4, device='cpu')"),
-        nbformat.v4.new_code_cell("losses = camlib.train(camlib.GAPNet(5, widths=(4, 8, 8)), x, y, epochs=2, "
-                                  "batch_size=4, device='cpu', progress=False)"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import torch\nimport camlib\nx, y = torch.rand(8, 3, 16, 16), torch.randint(0, 5, (8,))"
+            ),
+            nbformat.v4.new_code_cell(
+                "losses = camlib.train(camlib.GAPNet(5, widths=(4, 8, 8)), x, y, epochs=2, batch_size=4, device='cpu')"
+            ),
+            nbformat.v4.new_code_cell(
+                "losses = camlib.train(camlib.GAPNet(5, widths=(4, 8, 8)), x, y, epochs=2, "
+                "batch_size=4, device='cpu', progress=False)"
+            ),
+        ]
+    )
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     shown, silent = nb.cells[1].outputs, nb.cells[2].outputs
     assert [o.output_type for o in shown] == ["display_data"], shown  # the widget, and nothing on stderr

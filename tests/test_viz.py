@@ -2,6 +2,7 @@
 
 And cambook.widgets: what the explorers show where widgets do not render.
 """
+
 import ipywidgets
 import matplotlib
 import numpy as np
@@ -49,7 +50,7 @@ def test_shared_vmax_of_a_tensor_a_list_and_of_negative_maps():
     assert shared_vmax(maps) == 3.0
     assert shared_vmax([maps[0], maps[1].numpy()]) == 3.0
     assert shared_vmax(-maps.abs()) == 1.0  # nothing positive: any positive top will do
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one non-empty map"):
         shared_vmax([])
 
 
@@ -67,10 +68,13 @@ def test_show_cams_with_a_shared_scale_draws_a_colour_bar():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("make, line", [
-    ("static_explorer", "Top-5 CAM explorer: an interactive widget; it works on the book page, Jupyter and Colab."),
-    ("explorer", "Top-5 CAM explorer: an interactive widget; it needs a running kernel (Jupyter or Colab)."),
-])
+@pytest.mark.parametrize(
+    ("make", "line"),
+    [
+        ("static_explorer", "Top-5 CAM explorer: an interactive widget; it works on the book page, Jupyter and Colab."),
+        ("explorer", "Top-5 CAM explorer: an interactive widget; it needs a running kernel (Jupyter or Colab)."),
+    ],
+)
 def test_explorers_show_one_line_where_widgets_do_not_render(pretrained, photos, make, line):
     """A plain-text view (GitHub, nbval) shows what the explorer is, not ipywidgets' repr; the widget stays."""
     from IPython.core.formatters import DisplayFormatter

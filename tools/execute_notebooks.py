@@ -5,6 +5,7 @@
 Stored outputs are what nbval compares a later run against, and what Colab shows before
 a reader runs anything. Prints the wall time of each chapter and the total.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def execute(path: Path, timeout: int = 900) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True, record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        store_widget_state=True,
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     elapsed = time.perf_counter() - start
     nbformat.write(nb, path)
     return elapsed

@@ -13,6 +13,7 @@ height and the blocks that scroll or clip sideways, by the rule of the site test
 (``OVERFLOW_JS`` in tests/site/test_site.py, which fails on every block counted here);
 ``--wide`` lists those blocks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,14 +43,23 @@ def notebook_stats(path: Path) -> dict:
                 out_lines += text.splitlines() if isinstance(text, str) else []
             data = out.get("data", {})
             figures += any(k.startswith("image/") for k in data)
-            tables += len(re.findall(r"<table", data.get("text/html", "") if isinstance(data.get("text/html"), str)
-                                     else "".join(data.get("text/html", []))))
+            tables += len(
+                re.findall(
+                    r"<table",
+                    data.get("text/html", "")
+                    if isinstance(data.get("text/html"), str)
+                    else "".join(data.get("text/html", [])),
+                )
+            )
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     tables += len(re.findall(r"^\|[ :-]*-{3,}[ :|-]*\|\s*$", markdown, re.M))
-    return {"visible code lines": len(visible),
-            f"code lines over {WIDTH}": sum(len(line) > WIDTH for line in visible),
-            f"output lines over {WIDTH}": sum(len(line) > WIDTH for line in out_lines),
-            "figures": figures, "tables": tables}
+    return {
+        "visible code lines": len(visible),
+        f"code lines over {WIDTH}": sum(len(line) > WIDTH for line in visible),
+        f"output lines over {WIDTH}": sum(len(line) > WIDTH for line in out_lines),
+        "figures": figures,
+        "tables": tables,
+    }
 
 
 def page_stats(site: Path, pages: list[str]) -> dict[str, dict]:

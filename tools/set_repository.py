@@ -5,6 +5,7 @@
 The Colab launch buttons and the repository button are generated from _config.yml; the
 set-up cells (in book/src/*.py and their notebooks) install camlib-book from the same URL with pip.
 """
+
 from __future__ import annotations
 
 import re

@@ -14,6 +14,7 @@ machine gives the same bytes; on another machine it gives a slightly different n
 which is why the book ships one instead of training on every reader's machine.
 After re-running it, re-execute the chapters (``make notebooks``) so they print the new numbers.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -36,10 +37,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def made_by() -> dict:
-    return {"script": "tools/train_book_models.py", "device": "cpu", "torch": torch.__version__,
-            "numpy": np.__version__, "python": platform.python_version(), "machine": cpu_description(),
-            "threads": torch.get_num_threads(), "git_commit": git_commit(),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    return {
+        "script": "tools/train_book_models.py",
+        "device": "cpu",
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": cpu_description(),
+        "threads": torch.get_num_threads(),
+        "git_commit": git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def train_one(name: str) -> dict:
@@ -55,13 +63,24 @@ def train_one(name: str) -> dict:
     torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buffer)
     path = WEIGHTS_DIR / f"{name}.pt"
     path.write_bytes(buffer.getvalue())
-    entry = {"file": path.name, "sha256": sha256(path), "architecture": recipe.architecture, "split": recipe.split,
-             "settings": recipe.settings, "final_train_loss": round(losses[-1], 6),
-             "test_correct": correct, "test_n": len(test_labels), "test_accuracy": correct / len(test_labels),
-             "train_seconds": round(seconds, 1), "made_by": made_by()}
-    print(f"{name:12s} test accuracy {correct}/{len(test_labels)} = {correct / len(test_labels):.1%}, "
-          f"trained in {seconds:.0f} s, {path.stat().st_size / 1024:.0f} KiB, sha256 {entry['sha256'][:12]}",
-          flush=True)
+    entry = {
+        "file": path.name,
+        "sha256": sha256(path),
+        "architecture": recipe.architecture,
+        "split": recipe.split,
+        "settings": recipe.settings,
+        "final_train_loss": round(losses[-1], 6),
+        "test_correct": correct,
+        "test_n": len(test_labels),
+        "test_accuracy": correct / len(test_labels),
+        "train_seconds": round(seconds, 1),
+        "made_by": made_by(),
+    }
+    print(
+        f"{name:12s} test accuracy {correct}/{len(test_labels)} = {correct / len(test_labels):.1%}, "
+        f"trained in {seconds:.0f} s, {path.stat().st_size / 1024:.0f} KiB, sha256 {entry['sha256'][:12]}",
+        flush=True,
+    )
     return entry
 
 

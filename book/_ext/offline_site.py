@@ -6,6 +6,7 @@ declared", and (b) points at a JavaScript bundle on a CDN. This book does not us
 (launch_buttons.thebe is false: readers run chapters in Colab or Jupyter), so this
 extension drops thebe's scripts from every page.
 """
+
 from __future__ import annotations
 
 

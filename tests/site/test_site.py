@@ -8,6 +8,7 @@ box and an output box, and no code, output, table, formula or image is wider tha
 (OVERFLOW_JS, also what tools/page_stats.py counts); no code cell shows a comment meant
 for the test tools. Screenshots go to _build/screenshots/.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,12 +26,21 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+    ),
 ]
 
 
@@ -136,7 +146,7 @@ def wide_blocks(page) -> list[dict]:
 
 def describe_wide(page_path: str, block: dict) -> str:
     """One line for a wide block: its page, kind, first 60 characters and widths."""
-    return f"{page_path}: {block['kind']} \"{block['text']}\" ({block['content']} px in a {block['box']} px box)"
+    return f'{page_path}: {block["kind"]} "{block["text"]}" ({block["content"]} px in a {block["box"]} px box)'
 
 
 def images(page) -> list[dict]:
@@ -153,8 +163,9 @@ def test_page_loads_cleanly(server, browser, page_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{Path(page_path).name}.png"), full_page=True)
     imgs = images(page)
-    has_widgets = page.evaluate("() => !!document.querySelector("
-                                "'script[type=\"application/vnd.jupyter.widget-state+json\"]')")
+    has_widgets = page.evaluate(
+        "() => !!document.querySelector('script[type=\"application/vnd.jupyter.widget-state+json\"]')"
+    )
     page.close()
     assert not page.problems, "\n".join(page.problems)
     loads_manager = any("/_static/widgets/embed.js" in url for url in page.requested)
@@ -197,14 +208,18 @@ def test_top5_explorer_works_without_a_kernel(server, browser):
     assert class_buttons.count() == 5
     first = _visible_map(page)
     class_buttons.nth(1).click()
-    page.wait_for_function(f"(first) => {{ const s = ({VISIBLE_MAP_SRC})(); "
-                           f"return s.length === 1 && s[0] !== first; }}",
-                           arg=first, timeout=5_000)
+    page.wait_for_function(
+        f"(first) => {{ const s = ({VISIBLE_MAP_SRC})(); return s.length === 1 && s[0] !== first; }}",
+        arg=first,
+        timeout=5_000,
+    )
     second = _visible_map(page)
     assert second != first
-    assert "bell cote" in page.evaluate("() => Array.from(document.querySelectorAll("
-                                        "'.cam-static-explorer .widget-html img'))"
-                                        ".filter(i => i.offsetParent !== null)[0].alt")
+    assert "bell cote" in page.evaluate(
+        "() => Array.from(document.querySelectorAll("
+        "'.cam-static-explorer .widget-html img'))"
+        ".filter(i => i.offsetParent !== null)[0].alt"
+    )
     photo_buttons = explorer.locator(".widget-toggle-buttons").first.locator("button")
     photo_buttons.nth(2).click()  # another photo: its own class buttons and maps
     page.wait_for_timeout(500)
@@ -226,8 +241,11 @@ def test_chapter_pages_hide_the_colab_set_up_cell():
 
 
 LINE_88 = 'print(f"{camlib.count_params(model) / 1e6:.2f} M parameters, {len(categories)} classes")'
-CODE_BOXES = {"code cell": ".cell_input div.highlight pre", "text output": ".cell_output div.highlight pre",
-              "folded code cell": "details .cell_input div.highlight pre"}
+CODE_BOXES = {
+    "code cell": ".cell_input div.highlight pre",
+    "text output": ".cell_output div.highlight pre",
+    "folded code cell": "details .cell_input div.highlight pre",
+}
 FILL_BOX = """([selector, line]) => {
     document.querySelectorAll('article details').forEach(d => { d.open = true; });
     const pre = document.querySelector('article ' + selector);
@@ -280,6 +298,10 @@ def test_no_code_cell_shows_a_comment_for_the_test_tools(server, browser):
         page = open_page(browser, f"{server}/{page_path}.html")
         cells = page.evaluate("() => Array.from(document.querySelectorAll('article .cell_input'), c => c.textContent)")
         page.close()
-        shown += [f"{page_path}: {line.strip()[:80]!r}" for cell in cells for line in cell.splitlines()
-                  if any(marker in line for marker in TOOL_COMMENTS)]
+        shown += [
+            f"{page_path}: {line.strip()[:80]!r}"
+            for cell in cells
+            for line in cell.splitlines()
+            if any(marker in line for marker in TOOL_COMMENTS)
+        ]
     assert not shown, "code cells show comments meant for the test tools:\n" + "\n".join(shown)
