@@ -13,7 +13,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
 
-.PHONY: install book test lint unit nbval site sync notebooks lab assignments grade bench clean
+.PHONY: install book test lint unit nbval site sync i18n notebooks lab assignments grade bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,9 +40,17 @@ $(MATHJAX_JS):
 # it) that renders the stored outputs
 BOOK_CONFIG ?= _config.yml
 
+# The Korean site (_build/html/ko) renders the chapters' stored outputs with the Korean catalogs
+# (locale/ko) and the Korean notebooks, which tools/i18n.py writes from the English ones.
 book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
-	rm -rf _build/html _build/.doctrees
+	rm -rf _build/html _build/.doctrees _build/ko
 	$(VENV)/bin/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --nitpick --keep-going --builder html
+	$(PY) -m tools.i18n notebooks
+	$(PY) -m tools.i18n config ko .ko-config.yml
+	$(PY) -m tools.i18n toc .ko-toc.yml
+	$(VENV)/bin/jupyter-book build . --config .ko-config.yml --toc .ko-toc.yml --path-output _build/ko \
+		--warningiserror --nitpick --keep-going --builder html
+	cp -r _build/ko/_build/html _build/html/ko
 
 test: lint unit nbval site
 
@@ -81,6 +89,15 @@ sync: $(STAMP)
 	for src in $(sort $(wildcard book/src/*.py)); do \
 		$(VENV)/bin/jupytext --quiet --update --to ipynb --output book/chapters/$$(basename $$src .py).ipynb $$src || exit 1; \
 	done
+
+# The Korean edition's catalogs, locale/ko/LC_MESSAGES/**.po (tools/i18n.py): extract every page's
+# messages and merge them in; new or changed English text comes back as untranslated or fuzzy.
+i18n: $(STAMP)
+	$(PY) -m tools.i18n config gettext .i18n-config.yml
+	rm -rf _build/i18n
+	$(VENV)/bin/jupyter-book build . --config .i18n-config.yml --builder custom --custom-builder gettext \
+		--path-output _build/i18n
+	$(VENV)/bin/sphinx-intl update -p _build/i18n/_build/gettext -l ko -d locale -w 0 --no-obsolete
 
 # Re-execute every chapter in a fresh kernel and store its outputs (what nbval compares against).
 notebooks: sync

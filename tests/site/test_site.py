@@ -11,12 +11,10 @@ for the test tools. Screenshots go to _build/screenshots/.
 
 from __future__ import annotations
 
-import functools
 import http.server
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -55,27 +53,6 @@ def toc_pages() -> list[str]:
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
-
-
-@pytest.fixture(scope="module")
-def server():
-    if not (SITE / "index.html").is_file():
-        pytest.fail("no built site in _build/html: run `make book` first (or `make site`)")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(SITE)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url: str):
@@ -156,26 +133,19 @@ def images(page) -> list[dict]:
 
 
 @pytest.mark.parametrize("page_path", toc_pages())
-def test_page_loads_cleanly(server, browser, page_path):
-    page = open_page(browser, f"{server}/{page_path}.html")
-    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    page.wait_for_timeout(300)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{Path(page_path).name}.png"), full_page=True)
-    imgs = images(page)
-    has_widgets = page.evaluate(
-        "() => !!document.querySelector('script[type=\"application/vnd.jupyter.widget-state+json\"]')"
-    )
-    page.close()
-    assert not page.problems, "\n".join(page.problems)
-    loads_manager = any("/_static/widgets/embed.js" in url for url in page.requested)
-    assert loads_manager == has_widgets, "the widget manager must load exactly on the pages that hold widgets"
+def test_page_loads_cleanly(visit, page_path):
+    facts = visit(page_path)
+    imgs = facts["images"]
+    assert not facts["problems"], "\n".join(facts["problems"])
+    loads_manager = any("/_static/widgets/embed.js" in url for url in facts["requested"])
+    assert loads_manager == facts["hasWidgets"], "the widget manager must load exactly on the pages that hold widgets"
     broken = [i["src"] for i in imgs if i["visible"] and not (i["complete"] and i["width"] > 0)]
     assert not broken, f"images that did not load: {broken}"
     no_alt = [i["src"] for i in imgs if i["visible"] and (not i["alt"] or re.search(r"\.(png|jpe?g|svg)$", i["alt"]))]
     assert not no_alt, f"images without a real alt text: {no_alt}"
     if "chapters/" in page_path:
         assert any(i["visible"] and i["width"] > 0 for i in imgs), "a chapter page shows no figure"
+    assert not facts["stars"], f"emphasis that did not render (** in the text): {facts['stars'][:3]}"
 
 
 def test_launch_buttons_point_to_colab_and_the_repository(server, browser):
@@ -278,30 +248,22 @@ def test_88_columns_fit_a_code_box_and_an_output_box(server, browser):
         assert box["font"] >= 12, f"a code font under 12 px is hard to read ({name}): {box}"
 
 
-def test_no_block_is_wider_than_its_box(server, browser):
+def test_no_block_is_wider_than_its_box(visit):
     """No code, output, table, display formula or image scrolls or clips sideways at 1280 px."""
-    wide = []
-    for page_path in toc_pages():
-        page = open_page(browser, f"{server}/{page_path}.html")
-        wide += [describe_wide(page_path, block) for block in wide_blocks(page)]
-        page.close()
+    wide = [describe_wide(page_path, block) for page_path in toc_pages() for block in visit(page_path)["wide"]]
     assert not wide, f"{len(wide)} blocks scroll or clip sideways at 1280 px:\n" + "\n".join(wide)
 
 
 TOOL_COMMENTS = ("NBVAL_", "noqa", "type: ignore", "fmt: off")
 
 
-def test_no_code_cell_shows_a_comment_for_the_test_tools(server, browser):
+def test_no_code_cell_shows_a_comment_for_the_test_tools(visit):
     """Markers for nbval, ruff, mypy or black mean nothing to a reader: the pages show none."""
-    shown = []
-    for page_path in toc_pages():
-        page = open_page(browser, f"{server}/{page_path}.html")
-        cells = page.evaluate("() => Array.from(document.querySelectorAll('article .cell_input'), c => c.textContent)")
-        page.close()
-        shown += [
-            f"{page_path}: {line.strip()[:80]!r}"
-            for cell in cells
-            for line in cell.splitlines()
-            if any(marker in line for marker in TOOL_COMMENTS)
-        ]
+    shown = [
+        f"{page_path}: {line.strip()[:80]!r}"
+        for page_path in toc_pages()
+        for cell in visit(page_path)["cells"]
+        for line in cell.splitlines()
+        if any(marker in line for marker in TOOL_COMMENTS)
+    ]
     assert not shown, "code cells show comments meant for the test tools:\n" + "\n".join(shown)
