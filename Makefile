@@ -41,15 +41,20 @@ $(MATHJAX_JS):
 BOOK_CONFIG ?= _config.yml
 
 # The Korean site (_build/html/ko) renders the chapters' stored outputs with the Korean catalogs
-# (locale/ko) and the Korean notebooks, which tools/i18n.py writes from the English ones.
+# (locale/ko) and the Korean notebooks, which tools/i18n.py writes from the English ones. It
+# builds beside the English site, in a second process (its log: _build/ko.log).
 book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
-	rm -rf _build/html _build/.doctrees _build/ko
-	$(VENV)/bin/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --nitpick --keep-going --builder html
+	rm -rf _build/html _build/.doctrees _build/ko _build/ko.log
 	$(PY) -m tools.i18n notebooks
 	$(PY) -m tools.i18n config ko .ko-config.yml
 	$(PY) -m tools.i18n toc .ko-toc.yml
+	mkdir -p _build
 	$(VENV)/bin/jupyter-book build . --config .ko-config.yml --toc .ko-toc.yml --path-output _build/ko \
-		--warningiserror --nitpick --keep-going --builder html
+		--warningiserror --nitpick --keep-going --builder html > _build/ko.log 2>&1 & ko=$$!; \
+	$(VENV)/bin/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --nitpick --keep-going --builder html; \
+	en=$$?; wait $$ko; rc=$$?; \
+	if [ $$rc -ne 0 ]; then tail -n 40 _build/ko.log; echo "the Korean build failed (all of it: _build/ko.log)"; fi; \
+	[ $$en -eq 0 ] && [ $$rc -eq 0 ]
 	cp -r _build/ko/_build/html _build/html/ko
 
 test: lint unit nbval site
