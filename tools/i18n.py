@@ -50,6 +50,9 @@ def build_config(kind: str) -> dict:
         sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
         sphinx["language"] = "ko"
         sphinx["locale_dirs"] = ["locale/"]
+        # myst-nb's folded-cell buttons are configuration, not catalog messages
+        sphinx["nb_code_prompt_show"] = "셀 펼치기"
+        sphinx["nb_code_prompt_hide"] = "셀 접기"
     else:
         raise SystemExit(f"unknown build {kind!r}: pass gettext or ko")
     return config

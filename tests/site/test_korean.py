@@ -35,6 +35,7 @@ def test_every_page_has_a_korean_twin_and_they_link_each_other():
         english, korean = (SITE / page_path).with_suffix(".html"), (KO / page_path).with_suffix(".html")
         assert _language_link(english) == (korean.resolve(), "ko")
         assert _language_link(korean) == (english.resolve(), "en")
+        assert "Show code cell" not in korean.read_text(), f"ko/{page_path}: myst-nb's fold buttons in English"
 
 
 @pytest.mark.parametrize("page_path", toc_pages())
