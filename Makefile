@@ -57,7 +57,11 @@ book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
 	[ $$en -eq 0 ] && [ $$rc -eq 0 ]
 	cp -r _build/ko/_build/html _build/html/ko
 
-test: lint unit nbval site
+# The unit tests and nbval run side by side (each waits on kernels, sandboxes and files part of
+# the time, so the two cores do more together); each one's output is printed when it ends.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target unit nbval
+	$(MAKE) --no-print-directory site
 
 # ruff: pyflakes, pycodestyle, import order, docstrings, 120 columns; mypy: camlib's type
 # hints (both set in pyproject.toml)
