@@ -32,7 +32,7 @@ def test_time_limits(tmp_path, monkeypatch):
     nbformat.write(notebook(IOU, "def spin(logits, labels):\n    while True:\n        pass", "while True:\n    pass",
                             "def late(a, b):\n    return 0.0"), subs / "b_loops.ipynb")
     start = time.monotonic()
-    grading.grade(subs, tmp_path / "grades.csv", {}, grading.Settings(timeout=5, check_timeout=8), quiet=True)
+    grading.grade(subs, tmp_path / "grades.csv", {}, grading.Settings(timeout=5, check_timeout=8, jobs=2), quiet=True)
     assert time.monotonic() - start < 180
     with (tmp_path / "grades.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
