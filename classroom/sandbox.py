@@ -220,7 +220,8 @@ class Sandbox:
         args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session", "--hostname", "sandbox",
                 "--ro-bind", "/usr", "/usr", *_merged_usr_links(), "--ro-bind", "/etc", "/etc",
-                "--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(self.limits.shm), "--tmpfs", "/dev/shm"]
+                "--proc", "/proc", "--dev", "/dev",
+                "--perms", "01777", "--size", str(self.limits.shm), "--tmpfs", "/dev/shm"]  # shared memory, capped
         if os.geteuid() != 0:
             args[1:1] = ["--unshare-user"]
         for real, where in python_trees():
