@@ -18,6 +18,7 @@ For each notebook, :func:`grade_notebook`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import queue
@@ -527,6 +528,9 @@ def grade(submissions: Path, out: Path, key: Mapping[str, Sequence[Exercise]], s
 
     if not settings.unsafe:
         sandbox.check_available()
+    if settings.jobs > 1 and not settings.limits.threads:  # N kernels at once share the cores: no oversubscription
+        settings = dataclasses.replace(settings, limits=dataclasses.replace(
+            settings.limits, threads=max(1, default_jobs() // settings.jobs)))
     submissions = Path(submissions)
     seed = secrets.randbits(128)  # this run's cases: drawn here, never written anywhere
     paths = submissions_in(submissions)

@@ -50,6 +50,7 @@ class Limits:
     disk: int = 1 * 2**30  # bytes its home (a tmpfs of its own) may hold in all
     inodes: int = 20_000  # files and folders its home may hold
     shm: int = 256 * 2**20  # bytes of shared memory (/dev/shm, a tmpfs of its own)
+    threads: int = 0  # compute threads of torch and NumPy (0: their default, every core)
 
     def describe(self) -> str:
         """The limits in words, for the summary."""
@@ -206,8 +207,11 @@ class Sandbox:
             subprocess.run(["umount", "-l", str(self.home)], capture_output=True)
 
     def env(self) -> dict[str, str]:
+        """The environment of the kernel inside the sandbox."""
         venv_bin = str(Path(sys.prefix) / "bin")
-        return {"HOME": HOME, "TMPDIR": f"{HOME}/.tmp", "PYTHONPATH": LIBRARY, "PYTHONNOUSERSITE": "1",
+        threads = {k: str(self.limits.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                          "OPENBLAS_NUM_THREADS")} if self.limits.threads else {}
+        return {**threads, "HOME": HOME, "TMPDIR": f"{HOME}/.tmp", "PYTHONPATH": LIBRARY, "PYTHONNOUSERSITE": "1",
                 "PYTHONDONTWRITEBYTECODE": "1", "CAMLIB_CACHE": f"{HOME}/.cache/camlib",
                 "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "MPLBACKEND": "agg", "LANG": "C.UTF-8",
                 "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "USER": "student"}

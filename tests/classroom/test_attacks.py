@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from classroom import grading, sandbox, think
+from classroom import grading, kernel, sandbox, think
 from classroom.edition import Check, Exercise, answer_key
 from classroom.points import Points
 
@@ -303,6 +303,25 @@ def the_class() -> dict[str, nbformat.NotebookNode]:
     }
 
 
+# -- time limits: a cell that loops is interrupted, a kernel that ignores the interrupt is killed, and a
+# function that loops during its check is stopped; the grading goes on --------------------------------
+TIMEOUT, CHECK_TIMEOUT = 30, 15  # seconds: the run's limits (long enough for a busy two-core machine)
+LIMITS_CHECKS = [["box_iou", "check_iou"], ["spin", "check_misclassified"], ["late", "check_iou"]]
+
+
+def limits() -> dict[str, nbformat.NotebookNode]:
+    """Notebooks that run past the time limits."""
+    def tiny(*cells: str) -> nbformat.NotebookNode:
+        nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+        nb.metadata["camlib"] = {"chapter": "98_tiny", "exercises": [{"checks": LIMITS_CHECKS}]}
+        return nb
+
+    return {"t_ignores_interrupts.ipynb": tiny("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                               "while True:\n    pass"),
+            "t_loops.ipynb": tiny(IOU, "def spin(logits, labels):\n    while True:\n        pass",
+                                  "while True:\n    pass", "def late(a, b):\n    return 0.0")}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("attacks")
@@ -319,14 +338,20 @@ def graded(tmp_path_factory):
     no_source = notebook("x = 1", *HONEST_MINI)
     no_source.cells.insert(0, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None})
     (subs / "ivan_91_alpha.ipynb").write_text(json.dumps(no_source), encoding="utf-8")  # not valid nbformat
+    for name, nb in limits().items():
+        nbformat.write(nb, subs / name)
     before, exercises_before = digest(subs), library_digest()
-    settings = grading.Settings(timeout=60, check_timeout=20, cache=cache, scratch=tmp, jobs=3,
+    grace, kernel.INTERRUPT_GRACE = kernel.INTERRUPT_GRACE, 3
+    settings = grading.Settings(timeout=TIMEOUT, check_timeout=CHECK_TIMEOUT, cache=cache, scratch=tmp, jobs=4,
                                 limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300),
                                 editions={MINI: frozenset(s.strip() for s in EDITION)}, points=Points())
     start = time.monotonic()
     progress = io.StringIO()
-    with contextlib.redirect_stdout(progress):
-        grading.grade(subs, out, MINI_KEY, settings)
+    try:
+        with contextlib.redirect_stdout(progress):
+            grading.grade(subs, out, MINI_KEY, settings)
+    finally:
+        kernel.INTERRUPT_GRACE = grace
     seconds = time.monotonic() - start
     time.sleep(4)  # past the detached process's planned write
     listener.running = False
@@ -598,3 +623,18 @@ def test_boundary_settings():
     assert km.client().context.getsockopt(zmq.MAXMSGSIZE) == kernel.MAX_MESSAGE
     boxes = [sandbox.Sandbox(Path("/nonexistent"), sandbox.Limits(), (), slot=k) for k in range(3)]
     assert len({b.uid for b in boxes}) == 3
+
+
+def test_time_limits(graded):
+    stuck = rows_of(graded, "t_ignores_interrupts.ipynb")
+    assert f"time limit of {TIMEOUT} s" in stuck[grading.NOTEBOOK]["message"]
+    assert "did not answer an interrupt" in stuck[grading.NOTEBOOK]["message"]
+    assert all(r["result"] == "fail" and "not graded" in r["message"]
+               for k, r in stuck.items() if k != grading.NOTEBOOK)
+    loops = rows_of(graded, "t_loops.ipynb")
+    assert loops[grading.NOTEBOOK]["result"] == "fail" and f"time limit of {TIMEOUT} s" in \
+        loops[grading.NOTEBOOK]["message"]
+    assert "code cell 3" in loops[grading.NOTEBOOK]["message"] and "interrupted" in loops[grading.NOTEBOOK]["message"]
+    assert loops["box_iou"]["result"] == "pass", loops["box_iou"]
+    assert loops["spin"]["result"] == "fail" and "loop forever" in loops["spin"]["message"]
+    assert loops["late"]["result"] == "fail" and "not defined" in loops["late"]["message"]
