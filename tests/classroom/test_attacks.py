@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from classroom import grading, kernel, sandbox, think
+from classroom import grading, kernel, safe, sandbox, think
 from classroom.edition import Check, Exercise, answer_key
 from classroom.points import Points
 
@@ -215,6 +215,7 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
 
     nbs["a01_patches.ipynb"] = join("a01_allclose.ipynb", "a02_getattr.ipynb", "a06_stdout_wrapper.ipynb",
                                     "a07_json_dumps.ipynb")
+    nbs["a13_contained.ipynb"] = join("a13_edit_checker.ipynb", "a14_memory.ipynb", "a15_detached_process.ipynb")
     nbs["a09_escapes.ipynb"] = join("a09_other_submission.ipynb", "a10_write_outside.ipynb",
                                     "a11_grader_cmdline.ipynb", "a12_loopback.ipynb")
     return nbs
@@ -297,9 +298,8 @@ def the_class() -> dict[str, nbformat.NotebookNode]:
                                      exercises=5),  # odd metadata, a 3,000-term sum, the reference by a built name
         "judy_91_alpha.ipynb": mini(SETUP, forge, IOU, SOLUTIONS["peak"]),
         "kim_91_alpha.ipynb": mini(SETUP, spam, IOU, SOLUTIONS["peak"]),
-        "leo_hooks.ipynb": notebook(IMPORTS, hidden_hook, WRONG["capture"][0], checks=[["capture", "check_hook"]]),
+        INJECTION: notebook(IMPORTS, hidden_hook, WRONG["capture"][0], checks=[["capture", "check_hook"], *formula]),
         "mia_91_alpha.ipynb": mini(*HONEST_MINI, swap_socket, fill),
-        INJECTION: notebook(IMPORTS, checks=formula),
     }
 
 
@@ -432,7 +432,7 @@ def test_no_network_not_even_loopback(graded):
 
 
 def test_the_checker_source_is_read_only(graded):
-    head = rows_of(graded, "a13_edit_checker.ipynb")[grading.NOTEBOOK]
+    head = rows_of(graded, "a13_contained.ipynb")[grading.NOTEBOOK]
     assert head["result"] == "fail" and ("Read-only" in head["message"] or "Permission" in head["message"]), head
     assert library_digest() == graded["exercises_before"]
     stub = rows_of(graded, "a16_stub_after_edit.ipynb")
@@ -440,14 +440,14 @@ def test_the_checker_source_is_read_only(graded):
 
 
 def test_a_memory_blow_up_is_contained(graded):
-    rows = rows_of(graded, "a14_memory.ipynb")
+    rows = rows_of(graded, "a13_contained.ipynb")
     assert "MemoryError: Unable to allocate 16.0 GiB" in rows[grading.NOTEBOOK]["message"], rows[grading.NOTEBOOK]
     assert rows["iou_matrix"]["result"] == "fail"
-    assert rows_of(graded, "a15_detached_process.ipynb")  # graded after it, in a fresh sandbox
+    assert rows_of(graded, "a13_contained.ipynb")  # graded after it, in a fresh sandbox
 
 
 def test_a_detached_process_is_killed_before_the_grades_are_written(graded):
-    head = rows_of(graded, "a15_detached_process.ipynb")[grading.NOTEBOOK]
+    head = rows_of(graded, "a13_contained.ipynb")[grading.NOTEBOOK]
     assert head["result"] == "fail" and "left 1 process(es) running" in head["message"], head
     assert "hacked" not in graded["csv"].read_text(encoding="utf-8")
 
@@ -566,7 +566,7 @@ def test_answers_without_the_nonce_are_dropped(graded):
 
 
 def test_a_hook_hidden_by_patching_observe_is_seen(graded):
-    row = rows_of(graded, "leo_hooks.ipynb")["capture"]
+    row = rows_of(graded, "'" + safe.field(INJECTION))["capture"]
     assert row["result"] == "fail" and "still attached" in row["message"], row
 
 
