@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="processes and threads (default: %(default)s)")
     r.add_argument("--file-size", default=f"{limits.file_size // 2**20}M", help="largest file it may write "
                                                                                   "(default: %(default)s)")
+    r.add_argument("--ram", default=f"{limits.ram // 2**30}G", help="memory of the whole notebook, all its "
+                   "processes and shared memory together, where a cgroup can be made (default: %(default)s)")
     r.add_argument("--disk", default=f"{limits.disk // 2**20}M", help="what its home may hold in all, when the "
                                                                        "grader runs as root (default: %(default)s)")
     r.add_argument("--unsafe", action="store_true", help="grade WITHOUT a sandbox (only on a machine that holds "
@@ -96,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             unsafe=args.unsafe, jobs=args.jobs, chapter=args.chapter, points=table,
             editions=edition.edition_code(chapters) if chapters.is_dir() else {},
             limits=sandbox.Limits(_size(args.memory), args.cpu, args.processes, _size(args.file_size),
-                                  _size(args.disk)))
+                                  _size(args.disk), ram=_size(args.ram)))
         try:
             grading.grade(args.submissions, args.out, key, settings)
         except sandbox.SandboxUnavailable as err:

@@ -26,9 +26,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
+
+from . import cgroups
 
 SANDBOX_UID = 65534  # nobody: the sandbox of slot 0 (one notebook at a time)
 SLOT_UIDS = 61000  # slot k > 0 (notebooks graded at the same time) runs as uid SLOT_UIDS + k: a user of its own
@@ -51,12 +53,15 @@ class Limits:
     inodes: int = 20_000  # files and folders its home may hold
     shm: int = 256 * 2**20  # bytes of shared memory (/dev/shm, a tmpfs of its own)
     threads: int = 0  # compute threads of torch and NumPy (0: their default, every core)
+    ram: int = 4 * 2**30  # bytes of memory of the whole notebook (all its processes, shared memory and home
+    # included), when a cgroup can be made (:mod:`classroom.cgroups`)
 
     def describe(self) -> str:
         """The limits in words, for the summary."""
         return (f"memory {self.memory / 2**30:g} GiB, CPU {self.cpu_seconds} s, {self.processes} processes, "
                 f"files up to {self.file_size / 2**20:g} MiB, home {self.disk / 2**30:g} GiB and "
-                f"{self.inodes} files, shared memory {self.shm / 2**20:g} MiB")
+                f"{self.inodes} files, shared memory {self.shm / 2**20:g} MiB, "
+                f"{self.ram / 2**30:g} GiB for the whole notebook where a cgroup can be made")
 
 
 def missing_protections() -> list[str]:
@@ -66,7 +71,7 @@ def missing_protections() -> list[str]:
     grading needs root; blocking user namespaces inside the sandbox needs ``user.max_user_namespaces=0``
     on the host (bubblewrap's ``--disable-userns`` needs an unprivileged sandbox); memory and process
     limits for the whole notebook (not per process) need cgroup v2 with the memory and pids controllers
-    delegated (else ``prlimit``'s per-process limits apply)."""
+    delegated, or the v1 memory and pids hierarchies (else ``prlimit``'s per-process limits apply)."""
     missing = []
     root = os.geteuid() == 0
     if not root:
@@ -79,23 +84,11 @@ def missing_protections() -> list[str]:
     if userns:
         missing.append("user namespaces inside the sandbox are not blocked (set user.max_user_namespaces=0 "
                        "on a grading machine)")
-    if not _cgroup_root():
-        missing.append("one cgroup per notebook (memory incl. shared memory, processes): cgroup v2 with the "
-                       "memory and pids controllers is not available, so the limits are per process")
+    if not cgroups.available():
+        missing.append("one cgroup per notebook (memory incl. shared memory, processes): neither cgroup v2 with "
+                       "the memory and pids controllers nor the v1 memory and pids hierarchies can be written "
+                       "here (root needed), so the limits are per process")
     return missing
-
-
-def _cgroup_root() -> Path | None:
-    """A cgroup v2 folder this process may create children in, with memory and pids enabled, or None."""
-    for mount in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
-        controllers = mount / "cgroup.subtree_control"
-        try:
-            enabled = controllers.read_text().split()
-        except OSError:
-            continue
-        if {"memory", "pids"} <= set(enabled) and os.access(mount, os.W_OK):
-            return mount
-    return None
 
 
 def _merged_usr_links() -> list[str]:
@@ -145,6 +138,7 @@ class Sandbox:
     limits: Limits
     packages: tuple[Path, ...]  # package folders, each bound read-only at LIBRARY/<folder name>
     slot: int = 0  # which of the notebooks graded at the same time: its own uid
+    group: cgroups.Group | None = field(default=None, init=False)  # its cgroup, from prepare() to release()
 
     @property
     def uid(self) -> int:
@@ -161,8 +155,10 @@ class Sandbox:
 
     def prepare(self) -> None:
         """Make the home (a tmpfs of :attr:`Limits.disk` bytes and :attr:`Limits.inodes` files when root) and
-        the socket folder, owned by the sandbox's user."""
+        the socket folder, owned by the sandbox's user; and its cgroup, where this machine allows one."""
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.group is None:
+            self.group = cgroups.make(self.limits.ram, self.limits.processes + 64)  # + bwrap, sh, setpriv
         if os.geteuid() == 0 and not os.path.ismount(self.home):
             saved = self.root / "home-files"
             shutil.move(str(self.home), saved)
@@ -201,10 +197,16 @@ class Sandbox:
         os.chown(self.ipc, 0, 0)
         os.chmod(self.ipc, 0o1733)
 
-    def release(self) -> None:
-        """Unmount the home's tmpfs (if :meth:`prepare` mounted one)."""
+    def release(self) -> bool:
+        """Remove its cgroup (killing what is left in it) and unmount the home's tmpfs (if :meth:`prepare` made
+        them). False if some process of the cgroup could not be killed."""
+        gone = True
+        if self.group is not None:
+            gone = self.group.remove()
+            self.group = None
         if os.geteuid() == 0 and os.path.ismount(self.home):
             subprocess.run(["umount", "-l", str(self.home)], capture_output=True)
+        return gone
 
     def env(self) -> dict[str, str]:
         """The environment of the kernel inside the sandbox."""
@@ -237,7 +239,8 @@ class Sandbox:
         args += ["--chdir", cwd, "--clearenv"]
         for key, value in self.env().items():
             args += ["--setenv", key, value]
-        return args + ["--", *self.drop_privileges(), *self.prlimit(), *command]
+        args += ["--", *self.drop_privileges(), *self.prlimit(), *command]
+        return (self.group.command() if self.group is not None else []) + args
 
     def drop_privileges(self) -> list[str]:
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"

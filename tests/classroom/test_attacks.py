@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from classroom import grading, kernel, safe, sandbox, think
+from classroom import cgroups, grading, kernel, safe, sandbox, think
 from classroom.edition import Check, Exercise, answer_key
 from classroom.points import Points
 
@@ -283,6 +283,9 @@ def the_class() -> dict[str, nbformat.NotebookNode]:
             "        open(f'many/{n}', 'w').close()\n    out.append('files: 25000')\n"
             "except OSError as err:\n    out.append(f'files: {type(err).__name__}')\n"
             "raise RuntimeError('; '.join(out))")
+    children = ("import subprocess, sys\nkids = [subprocess.Popen([sys.executable, '-c', "
+                "'b = bytearray(900 * 2**20); import time; time.sleep(4)']) for _ in range(3)]\n"
+                "codes = [k.wait() for k in kids]\nraise RuntimeError(f'{codes.count(0)} of 3 children held 900 MB')")
     deep = "%%writefile deep.py\ntotal = " + " + ".join(["1"] * 3000)  # only the grader parses it
     formula = [["=2+5+cmd|' /C calc'!A0\nforged.ipynb  91_alpha  3/3  ok", "check_iou"]]
     return {
@@ -300,6 +303,7 @@ def the_class() -> dict[str, nbformat.NotebookNode]:
         "kim_91_alpha.ipynb": mini(SETUP, spam, IOU, SOLUTIONS["peak"]),
         INJECTION: notebook(IMPORTS, hidden_hook, WRONG["capture"][0], checks=[["capture", "check_hook"], *formula]),
         "mia_91_alpha.ipynb": mini(*HONEST_MINI, swap_socket, fill),
+        "p_children.ipynb": notebook(IMPORTS, children),
     }
 
 
@@ -343,7 +347,7 @@ def graded(tmp_path_factory):
     before, exercises_before = digest(subs), library_digest()
     grace, kernel.INTERRUPT_GRACE = kernel.INTERRUPT_GRACE, 3
     settings = grading.Settings(timeout=TIMEOUT, check_timeout=CHECK_TIMEOUT, cache=cache, scratch=tmp, jobs=4,
-                                limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300),
+                                limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300, ram=2 * 2**30),
                                 editions={MINI: frozenset(s.strip() for s in EDITION)}, points=Points())
     start = time.monotonic()
     progress = io.StringIO()
@@ -638,3 +642,13 @@ def test_time_limits(graded):
     assert loops["box_iou"]["result"] == "pass", loops["box_iou"]
     assert loops["spin"]["result"] == "fail" and "loop forever" in loops["spin"]["message"]
     assert loops["late"]["result"] == "fail" and "not defined" in loops["late"]["message"]
+
+
+def test_memory_is_limited_per_notebook_not_per_process(graded):
+    """Three children of 900 MB each against the run's 2 GiB per notebook: a cgroup stops them; a machine
+    that cannot make one says so in the summary."""
+    head = rows_of(graded, "p_children.ipynb")[grading.NOTEBOOK]
+    if cgroups.available():
+        assert "3 of 3 children held 900 MB" not in head["message"] and "children held 900 MB" in head["message"]
+    else:
+        assert "one cgroup per notebook" in grading.summary_path(graded["csv"]).read_text(encoding="utf-8")
