@@ -649,6 +649,7 @@ def test_memory_is_limited_per_notebook_not_per_process(graded):
     that cannot make one says so in the summary."""
     head = rows_of(graded, "p_children.ipynb")[grading.NOTEBOOK]
     if cgroups.available():
-        assert "3 of 3 children held 900 MB" not in head["message"] and "children held 900 MB" in head["message"]
+        assert "3 of 3 children held 900 MB" not in head["message"], head  # the cgroup's OOM killer stopped
+        assert "children held 900 MB" in head["message"] or "the kernel died" in head["message"], head  # some
     else:
         assert "one cgroup per notebook" in grading.summary_path(graded["csv"]).read_text(encoding="utf-8")
