@@ -92,7 +92,7 @@ class _Client(NotebookClient):
         return out
 
 
-class _SandboxedKernelManager(AsyncKernelManager):
+class SandboxedKernelManager(AsyncKernelManager):
     """Hands the connection file to the sandbox's user once written (the kernel reads it there)."""
 
     box: sb.Sandbox | None = None
@@ -181,7 +181,7 @@ class Session:
         (specs / KERNEL_NAME / "kernel.json").write_text(json.dumps(
             {"argv": argv, "display_name": "classroom sandbox", "language": "python", "interrupt_mode": "message",
              "env": {} if self.box else self._unsafe_env()}))
-        km = _SandboxedKernelManager(kernel_name=KERNEL_NAME, transport=transport, connection_file=str(conn),
+        km = SandboxedKernelManager(kernel_name=KERNEL_NAME, transport=transport, connection_file=str(conn),
                                      kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
         km.box = self.box
         return km

@@ -623,7 +623,7 @@ def test_boundary_settings():
 
     from classroom import kernel
 
-    km = kernel._SandboxedKernelManager()
+    km = kernel.SandboxedKernelManager()
     assert km.client().context.getsockopt(zmq.MAXMSGSIZE) == kernel.MAX_MESSAGE
     boxes = [sandbox.Sandbox(Path("/nonexistent"), sandbox.Limits(), (), slot=k) for k in range(3)]
     assert len({b.uid for b in boxes}) == 3
