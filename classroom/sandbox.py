@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from . import cgroups
+from . import cgroups, seccomp
 
 SANDBOX_UID = 65534  # nobody: the sandbox of slot 0 (one notebook at a time)
 SLOT_UIDS = 61000  # slot k > 0 (notebooks graded at the same time) runs as uid SLOT_UIDS + k: a user of its own
@@ -68,8 +68,8 @@ def missing_protections() -> list[str]:
     """What this machine cannot give each sandbox, in words (empty when everything is there).
 
     A home of limited size needs root (a tmpfs mounted per notebook); a uid of its own per concurrent
-    grading needs root; blocking user namespaces inside the sandbox needs ``user.max_user_namespaces=0``
-    on the host (bubblewrap's ``--disable-userns`` needs an unprivileged sandbox); memory and process
+    grading needs root; blocking user namespaces inside the sandbox needs x86-64 (:mod:`classroom.seccomp`)
+    or ``user.max_user_namespaces=0`` on the host; memory and process
     limits for the whole notebook (not per process) need cgroup v2 with the memory and pids controllers
     delegated, or the v1 memory and pids hierarchies (else ``prlimit``'s per-process limits apply)."""
     missing = []
@@ -81,9 +81,9 @@ def missing_protections() -> list[str]:
         userns = int(Path("/proc/sys/user/max_user_namespaces").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         userns = 1
-    if userns:
-        missing.append("user namespaces inside the sandbox are not blocked (set user.max_user_namespaces=0 "
-                       "on a grading machine)")
+    if userns and not seccomp.supported():
+        missing.append("user namespaces inside the sandbox are not blocked (the seccomp filter is written for "
+                       "x86-64; set user.max_user_namespaces=0 on this grading machine)")
     if not cgroups.available():
         missing.append("one cgroup per notebook (memory incl. shared memory, processes): neither cgroup v2 with "
                        "the memory and pids controllers nor the v1 memory and pids hierarchies can be written "
@@ -239,8 +239,15 @@ class Sandbox:
         args += ["--chdir", cwd, "--clearenv"]
         for key, value in self.env().items():
             args += ["--setenv", key, value]
+        if seccomp.supported():  # no user namespaces inside: the filter comes on fd 9, opened by the shell below
+            filter_file = self.root / "seccomp.bpf"
+            filter_file.write_bytes(seccomp.program())
+            args += ["--seccomp", "9"]
+            prefix = ["/bin/sh", "-c", 'exec 9<"$1"; shift; exec "$@"', "sh", str(filter_file)]
+        else:
+            prefix = []
         args += ["--", *self.drop_privileges(), *self.prlimit(), *command]
-        return (self.group.command() if self.group is not None else []) + args
+        return prefix + (self.group.command() if self.group is not None else []) + args
 
     def drop_privileges(self) -> list[str]:
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"

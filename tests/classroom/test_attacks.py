@@ -111,6 +111,11 @@ class Listener:
                 continue
 
 
+USERNS = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+          "made = libc.unshare(0x10000000) == 0  # CLONE_NEWUSER: a user namespace of its own\n"
+          "raise RuntimeError('userns: ' + ('made' if made else os.strerror(ctypes.get_errno())))")
+
+
 def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat.NotebookNode]:
     """``{file name: notebook}``: one notebook per attack class, each with wrong or no answers."""
     zeros = "\n\n".join(ZEROS.values())
@@ -202,7 +207,7 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
             IMPORTS, "import subprocess, sys\n"
             f"script = \"import time, pathlib; time.sleep(8); pathlib.Path({str(out)!r}).write_text('hacked')\"\n"
             "child = subprocess.Popen([sys.executable, '-c', script], start_new_session=True)", zeros),
-        "a16_stub_after_edit.ipynb": notebook(IMPORTS, STUBS["iou_matrix"], STUBS["region_logit"]),
+        "a16_stub_after_edit.ipynb": notebook(IMPORTS, STUBS["iou_matrix"], STUBS["region_logit"], USERNS),
         "b1_wrong_answers.ipynb": notebook(IMPORTS, *(src for src, _ in WRONG.values()), checks=CHECKS),
         "b2_raises_midway.ipynb": notebook(IMPORTS, SOLUTIONS["iou_matrix"], "print('about to fail')\n1 / 0",
                                            SOLUTIONS["region_logit"]),
@@ -655,3 +660,8 @@ def test_memory_is_limited_per_notebook_not_per_process(graded):
         assert "children held 900 MB" in head["message"] or "the kernel died" in head["message"], head  # some
     else:
         assert "one cgroup per notebook" in grading.summary_path(graded["csv"]).read_text(encoding="utf-8")
+
+
+def test_no_user_namespace_inside_the_sandbox(graded):
+    head = rows_of(graded, "a16_stub_after_edit.ipynb")[grading.NOTEBOOK]
+    assert "userns: Operation not permitted" in head["message"], head
