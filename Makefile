@@ -117,16 +117,20 @@ lab: $(STAMP)
 	@test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install --quiet "jupyterlab>=4,<5"
 	$(VENV)/bin/jupyter-lab --ServerApp.ip=127.0.0.1 $$([ "$$(id -u)" = 0 ] && echo --allow-root) book/chapters
 
-# Classroom: the student edition (generated from the chapters) and the grader, which runs each
-# notebook in a bubblewrap sandbox (apt-get install bubblewrap); see book/instructor_guide.md.
+# Classroom: the student edition (generated from the chapters, with the teacher's answer-key.md and
+# points.csv next to it) and the grader, which runs each notebook in a bubblewrap sandbox
+# (apt-get install bubblewrap), JOBS at a time (default: the cores); see book/instructor_guide.md.
 SUBMISSIONS ?= assignments/submissions
-GRADES      ?= assignments/grades.csv
+GRADES      ?= assignments/grades/grades.csv
+POINTS      ?= assignments/points.csv
+JOBS        ?= $(shell nproc 2>/dev/null || echo 1)
 
 assignments: $(STAMP)
 	$(PY) -m classroom generate --out assignments/student
 
 grade: $(STAMP)
-	$(PY) -m classroom grade $(SUBMISSIONS) --out $(GRADES) --timeout 300
+	$(PY) -m classroom grade $(SUBMISSIONS) --out $(GRADES) --timeout 300 --jobs $(JOBS) \
+		$$(test -f $(POINTS) && echo --points $(POINTS))
 
 # The benchmarks of the book's appendix (not part of `make test`). torchcam and grad-cam are
 # development requirements of this target only. On a GPU: make bench BENCH_ARGS="--device cuda".

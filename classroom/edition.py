@@ -36,6 +36,7 @@ import nbformat
 
 from cambook import exercises as checkers
 
+from . import think
 from .notes import notes_for
 
 SOLUTION_TAG = "solution"
@@ -134,6 +135,22 @@ def chapter_paths(chapters: Path) -> list[Path]:
 def answer_key(chapters: Path) -> dict[str, list[Exercise]]:
     """``{chapter stem: [Exercise, ...]}`` for every chapter notebook in ``chapters``."""
     return {p.stem: find_exercises(nbformat.read(p, as_version=4), p.stem) for p in chapter_paths(chapters)}
+
+
+def edition_code(chapters: Path, names: Sequence[str] | None = None) -> dict[str, frozenset[str]]:
+    """``{chapter: the stripped sources of its student edition's code cells}``: what a student did not write.
+
+    ``names``: only these chapters (default: every chapter with code exercises)."""
+    out = {}
+    for path in chapter_paths(chapters):
+        if names is not None and path.stem not in names:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        if not find_exercises(nb, path.stem):
+            continue
+        student, _ = student_notebook(nb, path.stem)
+        out[path.stem] = frozenset(c.source.strip() for c in student.cells if c.cell_type == "code")
+    return out
 
 
 def chapter_title(nb, default: str = "") -> str:
@@ -278,6 +295,7 @@ def student_notebook(nb, chapter: str, source: str = "") -> tuple[object, list[s
         cell.metadata["camlib"] = {"exercise": ex.number, "functions": list(ex.functions),
                                    "checks": [[c.function, c.checker] for c in ex.checks]}
     out.cells = [c for i, c in enumerate(out.cells) if i not in answers]  # the open exercises' answers
+    out.cells = think.with_answer_cells(out.cells)
     title = chapter_title(nb, chapter)
     header = nbformat.v4.new_markdown_cell(_instructions(title, list(exercises.values())))
     header.id = "student-edition"

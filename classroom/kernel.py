@@ -33,19 +33,54 @@ from .harness import MIME
 INTERRUPT_GRACE = 10  # seconds a kernel gets to answer again after an interrupt
 IOPUB_GRACE = 10  # seconds to wait for a cell's last output after its reply
 STARTUP_TIMEOUT = 120
-MAX_MESSAGE = 64 * 2**20  # bytes: a larger message from the kernel closes its connection
+MAX_MESSAGE = 16 * 2**20  # bytes: a larger message from the kernel is dropped by ZeroMQ (on the client's sockets)
 MAX_KEPT = 8  # outputs kept per cell (errors and answers)
+BYTE_BUDGET = 64 * 2**20  # bytes of output text and data one notebook may send the grader in all; then dropped
 KERNEL_NAME = "classroom-sandbox"
 _TIME_LIMIT = "ClassroomTimeLimit"  # the ename nbclient reports for a cell past its time limit
 
 
+def _size(content: Any) -> int:
+    """About how many bytes of text a message's content holds (strings counted, nesting walked, no copy)."""
+    total, stack, seen = 0, [content], 0
+    while stack and seen < 10_000:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return total
+
+
+def _note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)
+
+
 class _Client(NotebookClient):
-    """nbclient, keeping only errors and the harness's answers, each one cut to size."""
+    """nbclient, keeping only errors and the answers that carry the expected nonce, each one cut to size, within a
+    byte budget for the whole notebook (what comes out of the sandbox is hostile input)."""
+
+    nonce: str | None = None  # the nonce of the request being run; answers without it are dropped
+    budget: int = BYTE_BUDGET
+    refused: list[str] = []
 
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
         kind, content = msg["msg_type"], msg["content"]
+        self.budget -= _size(content)
+        if self.budget < 0:
+            _note(self.refused, f"it sent more than {BYTE_BUDGET // 2**20} MiB of output: the rest was dropped")
+            return None
         if len(outs) >= MAX_KEPT:
             return None
+        if kind == "display_data" and MIME in content.get("data", {}):
+            answer = content["data"][MIME]
+            if self.nonce is None or not isinstance(answer, dict) or answer.get("nonce") != self.nonce:
+                _note(self.refused, "it published answers that the grader did not ask for (dropped)")
+                return None
         if kind == "error":
             out = nbformat.v4.new_output("error", ename=str(content.get("ename", ""))[:200],
                                          evalue=str(content.get("evalue", ""))[:1000], traceback=[])
@@ -57,10 +92,17 @@ class _Client(NotebookClient):
         return out
 
 
-class _SandboxedKernelManager(AsyncKernelManager):
+class SandboxedKernelManager(AsyncKernelManager):
     """Hands the connection file to the sandbox's user once written (the kernel reads it there)."""
 
     box: sb.Sandbox | None = None
+
+    def client(self, **kwargs: Any) -> Any:
+        """The client, its own ZeroMQ context capping every message it receives at :data:`MAX_MESSAGE` bytes
+        (the client makes a context of its own: a cap on the manager's would not reach its sockets)."""
+        kc = super().client(**kwargs)
+        kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
+        return kc
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
@@ -108,6 +150,7 @@ class Session:
         self._own: set[int] = set()  # the sandbox's init and the kernel
         self._process: Any = None  # the launched process (bwrap, or the kernel itself)
         self._replies: dict[int, dict] = {}
+        self.refused: list[str] = []  # what the kernel sent that the grader dropped
 
     # -- set-up -----------------------------------------------------------------------------
     def _home(self) -> Path:
@@ -138,10 +181,9 @@ class Session:
         (specs / KERNEL_NAME / "kernel.json").write_text(json.dumps(
             {"argv": argv, "display_name": "classroom sandbox", "language": "python", "interrupt_mode": "message",
              "env": {} if self.box else self._unsafe_env()}))
-        km = _SandboxedKernelManager(kernel_name=KERNEL_NAME, transport=transport, connection_file=str(conn),
+        km = SandboxedKernelManager(kernel_name=KERNEL_NAME, transport=transport, connection_file=str(conn),
                                      kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
         km.box = self.box
-        km.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         return km
 
     def _unsafe_env(self) -> dict[str, str]:
@@ -153,6 +195,14 @@ class Session:
                 "PYTHONUSERBASE": site.getuserbase()}
 
     def __enter__(self) -> "Session":
+        try:
+            return self._enter()
+        except BaseException:
+            if self.box is not None:
+                self.box.release()
+            raise
+
+    def _enter(self) -> "Session":
         self._fill_home()
         km = self._manager()
         self.client = _Client(self.nb, km=km, timeout=60, allow_errors=True, interrupt_on_timeout=True,
@@ -166,6 +216,9 @@ class Session:
         self._context = self.client.setup_kernel(cwd=cwd, cleanup_kc=True, stdout=subprocess.DEVNULL,
                                                  stderr=subprocess.DEVNULL)
         self._context.__enter__()
+        self.client.refused = self.refused
+        if self.box is not None:
+            self.box.seal_ipc()  # its sockets now belong to the grader: the notebook cannot swap them
         process = self._process = getattr(km.provisioner, "process", None)
         if self.box is not None:  # outer bwrap -> the namespace's init (bwrap) -> the kernel
             inits = sb.children(process.pid) if process is not None else []
@@ -188,15 +241,18 @@ class Session:
                 pass
         if self._namespace is not None:
             self.leftover = not sb.kill_namespace(self._namespace)
+        if self.box is not None:
+            self.box.release()
 
     # -- cells --------------------------------------------------------------------------------
     def _timed_out(self, index: int) -> bool:
         return self._replies.get(index, {}).get("content", {}).get("ename") == _TIME_LIMIT
 
-    def run(self, source: str, limit: float) -> Cell:
+    def run(self, source: str, limit: float, nonce: str | None = None) -> Cell:
         """Execute ``source`` within ``limit`` seconds: 'ok', 'error', 'timeout' (interrupted, and the kernel
-        answers again), 'stuck' (it does not) or 'died'."""
+        answers again), 'stuck' (it does not) or 'died'. Only answers carrying ``nonce`` are kept."""
         client = self.client
+        client.nonce = nonce
         cell = nbformat.v4.new_code_cell(source)
         self.nb.cells.append(cell)
         index = len(self.nb.cells) - 1

@@ -26,11 +26,14 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-SANDBOX_UID = 65534  # nobody
+from . import cgroups, seccomp
+
+SANDBOX_UID = 65534  # nobody: the sandbox of slot 0 (one notebook at a time)
+SLOT_UIDS = 61000  # slot k > 0 (notebooks graded at the same time) runs as uid SLOT_UIDS + k: a user of its own
 HOME = "/home/student"  # the notebook's home inside the sandbox
 LIBRARY = "/opt/classroom"  # each of the book's packages is bound at LIBRARY/<its name>
 
@@ -46,10 +49,46 @@ class Limits:
     cpu_seconds: int = 1200  # CPU time of the kernel process, all its threads together
     processes: int = 256  # processes and threads of the sandbox's user
     file_size: int = 512 * 2**20  # bytes, the largest file it may write
+    disk: int = 1 * 2**30  # bytes its home (a tmpfs of its own) may hold in all
+    inodes: int = 20_000  # files and folders its home may hold
+    shm: int = 256 * 2**20  # bytes of shared memory (/dev/shm, a tmpfs of its own)
+    threads: int = 0  # compute threads of torch and NumPy (0: their default, every core)
+    ram: int = 4 * 2**30  # bytes of memory of the whole notebook (all its processes, shared memory and home
+    # included), when a cgroup can be made (:mod:`classroom.cgroups`)
 
     def describe(self) -> str:
+        """The limits in words, for the summary."""
         return (f"memory {self.memory / 2**30:g} GiB, CPU {self.cpu_seconds} s, {self.processes} processes, "
-                f"files up to {self.file_size / 2**20:g} MiB")
+                f"files up to {self.file_size / 2**20:g} MiB, home {self.disk / 2**30:g} GiB and "
+                f"{self.inodes} files, shared memory {self.shm / 2**20:g} MiB, "
+                f"{self.ram / 2**30:g} GiB for the whole notebook where a cgroup can be made")
+
+
+def missing_protections() -> list[str]:
+    """What this machine cannot give each sandbox, in words (empty when everything is there).
+
+    A home of limited size needs root (a tmpfs mounted per notebook); a uid of its own per concurrent
+    grading needs root; blocking user namespaces inside the sandbox needs x86-64 (:mod:`classroom.seccomp`)
+    or ``user.max_user_namespaces=0`` on the host; memory and process
+    limits for the whole notebook (not per process) need cgroup v2 with the memory and pids controllers
+    delegated, or the v1 memory and pids hierarchies (else ``prlimit``'s per-process limits apply)."""
+    missing = []
+    root = os.geteuid() == 0
+    if not root:
+        missing.append("a size-limited home (disk bytes and inodes): needs root")
+        missing.append("a uid of its own per concurrent grading: needs root")
+    try:
+        userns = int(Path("/proc/sys/user/max_user_namespaces").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        userns = 1
+    if userns and not seccomp.supported():
+        missing.append("user namespaces inside the sandbox are not blocked (the seccomp filter is written for "
+                       "x86-64; set user.max_user_namespaces=0 on this grading machine)")
+    if not cgroups.available():
+        missing.append("one cgroup per notebook (memory incl. shared memory, processes): neither cgroup v2 with "
+                       "the memory and pids controllers nor the v1 memory and pids hierarchies can be written "
+                       "here (root needed), so the limits are per process")
+    return missing
 
 
 def _merged_usr_links() -> list[str]:
@@ -64,13 +103,20 @@ def _merged_usr_links() -> list[str]:
     return args
 
 
-def python_trees() -> list[Path]:
-    """The folders the running Python needs: the virtualenv and the interpreter it was made from."""
-    found: list[Path] = []
-    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, Path(sys.executable).resolve().parent.parent):
-        real = Path(p).resolve()
-        if not any(real == f or real.is_relative_to(f) for f in found) and not real.is_relative_to("/usr"):
-            found = [f for f in found if not f.is_relative_to(real)] + [real]
+def python_trees() -> list[tuple[Path, Path]]:
+    """The folders the running Python needs, as (host folder, where it is bound): the virtualenv and the
+    interpreter it was made from. A virtualenv reached through a symlink is bound at its real path and at
+    the symlink's path too, since its scripts and ``pyvenv.cfg`` may name either."""
+    found: list[tuple[Path, Path]] = []
+    paths = [Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)]
+    paths += [Path(sys.executable).resolve().parent.parent, Path(sys.executable).absolute().parent.parent]
+    for p in paths:
+        for where in dict.fromkeys((p.absolute(), p.resolve())):
+            if where.is_relative_to("/usr") and where.resolve().is_relative_to("/usr"):
+                continue
+            if any(where == w or where.is_relative_to(w) for _, w in found):
+                continue
+            found = [(r, w) for r, w in found if not w.is_relative_to(where)] + [(where.resolve(), where)]
     return found
 
 
@@ -91,6 +137,13 @@ class Sandbox:
     root: Path
     limits: Limits
     packages: tuple[Path, ...]  # package folders, each bound read-only at LIBRARY/<folder name>
+    slot: int = 0  # which of the notebooks graded at the same time: its own uid
+    group: cgroups.Group | None = field(default=None, init=False)  # its cgroup, from prepare() to release()
+
+    @property
+    def uid(self) -> int:
+        """The user the notebook runs as (when the grader is root): one per concurrent grading."""
+        return SANDBOX_UID if self.slot == 0 else SLOT_UIDS + self.slot
 
     @property
     def home(self) -> Path:
@@ -101,7 +154,20 @@ class Sandbox:
         return self.root / "ipc"
 
     def prepare(self) -> None:
-        """Make the home and the socket folder, owned by the sandbox's user."""
+        """Make the home (a tmpfs of :attr:`Limits.disk` bytes and :attr:`Limits.inodes` files when root) and
+        the socket folder, owned by the sandbox's user; and its cgroup, where this machine allows one."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.group is None:
+            self.group = cgroups.make(self.limits.ram, self.limits.processes + 64)  # + bwrap, sh, setpriv
+        if os.geteuid() == 0 and not os.path.ismount(self.home):
+            saved = self.root / "home-files"
+            shutil.move(str(self.home), saved)
+            self.home.mkdir()
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.limits.disk},nr_inodes={self.limits.inodes},"
+                            "mode=0700,nosuid,nodev", "tmpfs", str(self.home)], check=True, capture_output=True)
+            for item in saved.iterdir():
+                shutil.move(str(item), self.home / item.name)
+            shutil.rmtree(saved, ignore_errors=True)
         for d in (self.home, self.ipc, self.home / "work", self.home / ".tmp", self.home / ".cache" / "camlib",
                   self.home / ".config" / "matplotlib"):
             d.mkdir(parents=True, exist_ok=True)
@@ -113,11 +179,41 @@ class Sandbox:
         if os.geteuid() != 0:
             return
         for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
-            os.chown(p, SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
+            os.chown(p, self.uid, self.uid, follow_symlinks=False)
+
+    def seal_ipc(self) -> None:
+        """Once the kernel has made its sockets: hand them and their folder to root, folder sticky, so that the
+        notebook can neither replace a socket (with a symlink to a host socket, say) nor rename one.
+        Refuses a socket path that is not a socket."""
+        if os.geteuid() != 0:
+            return
+        import stat
+
+        for p in self.ipc.iterdir():
+            info = p.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                raise RuntimeError(f"the kernel's socket {p.name} is a symlink: refusing to talk to it")
+            os.chown(p, 0, 0, follow_symlinks=False)
+        os.chown(self.ipc, 0, 0)
+        os.chmod(self.ipc, 0o1733)
+
+    def release(self) -> bool:
+        """Remove its cgroup (killing what is left in it) and unmount the home's tmpfs (if :meth:`prepare` made
+        them). False if some process of the cgroup could not be killed."""
+        gone = True
+        if self.group is not None:
+            gone = self.group.remove()
+            self.group = None
+        if os.geteuid() == 0 and os.path.ismount(self.home):
+            subprocess.run(["umount", "-l", str(self.home)], capture_output=True)
+        return gone
 
     def env(self) -> dict[str, str]:
+        """The environment of the kernel inside the sandbox."""
         venv_bin = str(Path(sys.prefix) / "bin")
-        return {"HOME": HOME, "TMPDIR": f"{HOME}/.tmp", "PYTHONPATH": LIBRARY, "PYTHONNOUSERSITE": "1",
+        threads = {k: str(self.limits.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                          "OPENBLAS_NUM_THREADS")} if self.limits.threads else {}
+        return {**threads, "HOME": HOME, "TMPDIR": f"{HOME}/.tmp", "PYTHONPATH": LIBRARY, "PYTHONNOUSERSITE": "1",
                 "PYTHONDONTWRITEBYTECODE": "1", "CAMLIB_CACHE": f"{HOME}/.cache/camlib",
                 "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "MPLBACKEND": "agg", "LANG": "C.UTF-8",
                 "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "USER": "student"}
@@ -130,11 +226,12 @@ class Sandbox:
         args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session", "--hostname", "sandbox",
                 "--ro-bind", "/usr", "/usr", *_merged_usr_links(), "--ro-bind", "/etc", "/etc",
-                "--proc", "/proc", "--dev", "/dev"]
+                "--proc", "/proc", "--dev", "/dev",
+                "--perms", "01777", "--size", str(self.limits.shm), "--tmpfs", "/dev/shm"]  # shared memory, capped
         if os.geteuid() != 0:
             args[1:1] = ["--unshare-user"]
-        for tree in python_trees():
-            args += [*_dirs(str(tree) + "/x"), "--ro-bind", str(tree), str(tree)]
+        for real, where in python_trees():
+            args += [*_dirs(str(where) + "/x"), "--ro-bind", str(real), str(where)]
         for package in self.packages:
             args += [*_dirs(f"{LIBRARY}/{package.name}"), "--ro-bind", str(package), f"{LIBRARY}/{package.name}"]
         args += [*_dirs(HOME), "--bind", str(self.home), HOME]
@@ -142,13 +239,21 @@ class Sandbox:
         args += ["--chdir", cwd, "--clearenv"]
         for key, value in self.env().items():
             args += ["--setenv", key, value]
-        return args + ["--", *self.drop_privileges(), *self.prlimit(), *command]
+        if seccomp.supported():  # no user namespaces inside: the filter comes on fd 9, opened by the shell below
+            filter_file = self.root / "seccomp.bpf"
+            filter_file.write_bytes(seccomp.program())
+            args += ["--seccomp", "9"]
+            prefix = ["/bin/sh", "-c", 'exec 9<"$1"; shift; exec "$@"', "sh", str(filter_file)]
+        else:
+            prefix = []
+        args += ["--", *self.drop_privileges(), *self.prlimit(), *command]
+        return prefix + (self.group.command() if self.group is not None else []) + args
 
     def drop_privileges(self) -> list[str]:
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
         if os.geteuid() != 0:
             return []
-        return [setpriv, f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups", "--inh-caps=-all",
+        return [setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all", "--no-new-privs"]
 
     def prlimit(self) -> list[str]:
@@ -192,12 +297,20 @@ def check_available() -> None:
 
     with tempfile.TemporaryDirectory(prefix="classroom-probe-") as tmp:
         box = Sandbox(Path(tmp), Limits(), (Path(__file__).resolve().parent,))  # any package folder will do
-        box.prepare()
-        run = subprocess.run(box.wrap([sys.executable, "-c", "import os; print(os.getpid() < 10)"], cwd=HOME),
-                             capture_output=True, text=True, timeout=60)
+        try:
+            box.prepare()
+            run = subprocess.run(box.wrap([sys.executable, "-c", "import os; print(os.getpid() < 10)"], cwd=HOME),
+                                 capture_output=True, text=True, timeout=60)
+        finally:
+            box.release()
     if run.returncode != 0 or run.stdout.strip() != "True":  # a PID of its own namespace
-        raise SandboxUnavailable("bubblewrap is installed but could not make a sandbox here "
-                                 f"({' '.join(run.stderr.split())[:300] or 'exit status ' + str(run.returncode)}); "
+        why = " ".join(run.stderr.split())[:300] or f"exit status {run.returncode}"
+        links = [f"{where} is a symlink to {real}" for real, where in python_trees() if real != where]
+        if "execute" in why and links:
+            raise SandboxUnavailable(f"bubblewrap could not start Python in the sandbox ({why}); the cause is the "
+                                     f"virtualenv: {'; '.join(links)}. Make the virtualenv a real folder (python -m "
+                                     "venv at its final place) or run the grader with the real path's python.")
+        raise SandboxUnavailable(f"bubblewrap is installed but could not make a sandbox here ({why}); "
                                  "on a container, allow user and PID namespaces, or pass --unsafe.")
 
 

@@ -4,8 +4,11 @@ The grader reads every code cell of a notebook (without running anything) and no
 uses of camlib's own implementation of an exercise's answer, and code that reaches into the
 grading machinery (the checkers' module, frames, tracing, builtins, output streams, IPython
 events). Such code cannot change a verdict, which is computed outside the notebook, but a
-teacher wants to know about it. Static analysis can be dodged (``exec`` of a built string), so
-the notes are for a human to read; the marks never depend on them.
+teacher wants to know about it. The grader reads only the code the student wrote (the cells that
+differ from the student edition's). Indirect access (``sys.modules``, ``getattr`` or an import by a
+computed name) is noted as such, since what it reaches cannot be read; static analysis can still be
+dodged (``exec`` of a built string), so the notes are advisory, for a human to read; the marks never
+depend on them.
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ def code_of(cells: Iterable[str]) -> list[ast.AST]:
         text = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
         try:
             trees.append(ast.parse(text))
-        except SyntaxError:
+        except (SyntaxError, RecursionError, MemoryError, ValueError):  # not Python, or too deeply nested to read
             continue
     return trees
 
@@ -80,6 +83,23 @@ def reference_uses(trees: list[ast.AST], checker: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _indirect(node: ast.AST) -> list[str]:
+    """Ways of reaching a module or a function by a name the code computes (what static notes cannot follow)."""
+    if isinstance(node, ast.Subscript) and _dotted(node.value).endswith("sys.modules"):
+        return ["reaches modules through `sys.modules` (what it takes there cannot be read statically)"]
+    if isinstance(node, ast.Call):
+        name = _dotted(node.func)
+        computed = len(node.args) > 1 and not isinstance(node.args[1], ast.Constant)
+        if name in ("getattr", "builtins.getattr") and computed:
+            return ["calls getattr with a computed name (what it takes cannot be read statically)"]
+        if name in ("__import__", "importlib.import_module") and node.args and not isinstance(node.args[0],
+                                                                                               ast.Constant):
+            return ["imports a module by a computed name (which one cannot be read statically)"]
+        if name in ("globals", "vars", "locals") or name.endswith("importlib.util.find_spec"):
+            return [f"reads `{name}()` (what it takes there cannot be read statically)"]
+    return []
+
+
 def tampering(trees: list[ast.AST]) -> list[str]:
     """What the code does that reaches into the grading machinery, in words (each once, six at most)."""
     found = []
@@ -98,4 +118,5 @@ def tampering(trees: list[ast.AST]) -> list[str]:
                         found.append(f"changes builtins (`{name}`)")
             elif isinstance(node, ast.keyword) and node.arg == "start_new_session":
                 found.append("starts a detached process (`start_new_session=`)")
+            found += _indirect(node)
     return list(dict.fromkeys(found))[:6]

@@ -128,7 +128,7 @@ def _decode(obj: Any, budget: _Budget, depth: int, specs: bool, make_spec) -> An
         return obj["v"]
     if t == "int":
         v = obj.get("v")
-        if not isinstance(v, str) or len(v) > 400 or not v.lstrip("-").isdigit():
+        if not isinstance(v, str) or len(v) > 400 or not v.isascii() or not v.lstrip("-").isdigit():
             raise WireError("an int must be its decimal digits")
         return int(v)
     if t == "float":

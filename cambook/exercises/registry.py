@@ -5,9 +5,47 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import torch
 
 from . import beyond, chapters, variations
 from .core import Case, CheckFailed, Raised, Returned, Verdict
+
+_PLAIN = (type(None), bool, int, float, str, complex)
+
+
+def non_answer(value: Any, depth: int = 0) -> str:
+    """Why ``value`` cannot be an answer whatever the judge says, in words, or ``""``: NaN or inf anywhere
+    in it (``max(0.0, nan)`` is ``0.0``, so a comparison can let NaN through), or an object of a patched
+    type (a subclass of a tensor, an array, a number or a string, whose comparisons may lie)."""
+    if depth > 8:
+        return "nested too deep"
+    kind = type(value)
+    if isinstance(value, torch.Tensor):
+        if kind not in (torch.Tensor, torch.nn.Parameter):
+            return f"a {kind.__name__} (a subclass of torch.Tensor)"
+        if (value.is_floating_point() or value.is_complex()) and not bool(torch.isfinite(value).all()):
+            return "a tensor holding NaN or inf"
+        return ""
+    if isinstance(value, np.ndarray):
+        if kind is not np.ndarray:
+            return f"a {kind.__name__} (a subclass of numpy.ndarray)"
+        if value.dtype.kind in "fc" and not bool(np.isfinite(value).all()):
+            return "an array holding NaN or inf"
+        return ""
+    if isinstance(value, np.generic):
+        return "NaN or inf" if value.dtype.kind in "fc" and not bool(np.isfinite(value)) else ""
+    if isinstance(value, (bool, int, float, str, complex)) or value is None:
+        if kind not in _PLAIN:
+            return f"a {kind.__name__} (a subclass of {kind.__mro__[1].__name__})"
+        if isinstance(value, (float, complex)) and not np.isfinite(value):
+            return "NaN or inf"
+        return ""
+    if isinstance(value, (tuple, list)):
+        for item in list(value)[:10_000]:
+            why = non_answer(item, depth + 1)
+            if why:
+                return why
+    return ""
 
 
 # -- the checkers ----------------------------------------------------------------------------
@@ -170,6 +208,9 @@ def judge(checker: str, cases: Sequence[Case], outcomes: Sequence[Any]) -> Verdi
                                   f"{case.label}.")
             if isinstance(outcome, Returned) and not case.raises:
                 ex.judge(case, outcome.value)
+                why = non_answer(outcome.value)
+                if why:
+                    raise CheckFailed(f"{case.label}: your function returned {why}, which is not an answer.")
             if ex.after is not None:
                 ex.after(case, outcome.observed)
         except CheckFailed as err:

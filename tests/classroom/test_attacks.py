@@ -1,14 +1,18 @@
-"""The grader against submissions that try to fool or abuse it (issue 13's red-team list).
+"""The grader against submissions that try to fool or abuse it (issues 13 and 18), and as a teacher runs it.
 
-One grading run over a folder of small notebooks, built from a few cells each (no chapter is
-executed): an honest notebook with every chapter's solution, its untouched stub, and one
-notebook per attack. Every attack must fail, or be contained and reported, and the honest
-notebooks graded beside them must still pass.
+One grading run (two notebooks at a time) over a folder of small notebooks, built from a few
+cells each (no chapter is executed): an honest notebook with every chapter's solution, one
+notebook per attack, and a small class handing in a two-exercise chapter (``91_alpha``, of a
+made-up answer key) the ways a teacher's students do. Every attack must fail, or be contained
+and reported, and the honest notebooks graded beside them must keep their points.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import io
+import json
 import socket
 import threading
 import time
@@ -18,8 +22,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from classroom import grading, sandbox
-from classroom.__main__ import answer_key
+from classroom import cgroups, grading, kernel, safe, sandbox, think
+from classroom.edition import Check, Exercise, answer_key
+from classroom.points import Points
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = answer_key(ROOT / "book" / "chapters")
@@ -106,10 +111,15 @@ class Listener:
                 continue
 
 
+USERNS = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+          "made = libc.unshare(0x10000000) == 0  # CLONE_NEWUSER: a user namespace of its own\n"
+          "raise RuntimeError('userns: ' + ('made' if made else os.strerror(ctypes.get_errno())))")
+
+
 def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat.NotebookNode]:
     """``{file name: notebook}``: one notebook per attack class, each with wrong or no answers."""
     zeros = "\n\n".join(ZEROS.values())
-    return {
+    nbs = {
         "a01_allclose.ipynb": notebook(IMPORTS, "torch.allclose = lambda *a, **k: True\n"
                                        "torch.equal = lambda *a, **k: True\n"
                                        "import numpy\nnumpy.allclose = lambda *a, **k: True", zeros),
@@ -197,13 +207,128 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
             IMPORTS, "import subprocess, sys\n"
             f"script = \"import time, pathlib; time.sleep(8); pathlib.Path({str(out)!r}).write_text('hacked')\"\n"
             "child = subprocess.Popen([sys.executable, '-c', script], start_new_session=True)", zeros),
-        "a16_stub_after_edit.ipynb": notebook(IMPORTS, STUBS["iou_matrix"], STUBS["region_logit"]),
+        "a16_stub_after_edit.ipynb": notebook(IMPORTS, STUBS["iou_matrix"], STUBS["region_logit"], USERNS),
         "b1_wrong_answers.ipynb": notebook(IMPORTS, *(src for src, _ in WRONG.values()), checks=CHECKS),
         "b2_raises_midway.ipynb": notebook(IMPORTS, SOLUTIONS["iou_matrix"], "print('about to fail')\n1 / 0",
                                            SOLUTIONS["region_logit"]),
         "b3_kills_its_kernel.ipynb": notebook(IMPORTS, "import os\nos._exit(1)", SOLUTIONS["iou_matrix"]),
         "b4_no_exercises.ipynb": notebook("print('no exercises here')", checks=[]),
     }
+
+    def join(*names: str) -> nbformat.NotebookNode:  # one kernel for several attacks: a faster run
+        return notebook(IMPORTS, *(c.source for n in names for c in nbs.pop(n).cells[1:-1]), zeros)
+
+    nbs["a01_patches.ipynb"] = join("a01_allclose.ipynb", "a02_getattr.ipynb", "a06_stdout_wrapper.ipynb",
+                                    "a07_json_dumps.ipynb")
+    nbs["a13_contained.ipynb"] = join("a13_edit_checker.ipynb", "a14_memory.ipynb", "a15_detached_process.ipynb")
+    nbs["a09_escapes.ipynb"] = join("a09_other_submission.ipynb", "a10_write_outside.ipynb",
+                                    "a11_grader_cmdline.ipynb", "a12_loopback.ipynb")
+    return nbs
+
+
+# -- a class handing in a two-exercise chapter (issue 18: what a teacher found) --------------------
+MINI = "91_alpha"
+MINI_KEY = {MINI: [Exercise(MINI, 1, 0, ("box_iou",), (Check("box_iou", "check_iou"),)),
+                   Exercise(MINI, 2, 1, ("peak",), (Check("peak", "check_peak"),))],
+            "92_beta": [Exercise("92_beta", 1, 0, ("peak",), (Check("peak", "check_peak"),))]}
+SETUP = "import numpy as np\nimport torch\nimport camlib"
+NARRATIVE = "from camlib.metrics import iou\nprint(iou.__name__)"
+STUB_IOU = "def box_iou(a, b):\n    raise NotImplementedError('write it')"
+STUB_PEAK = "def peak(cam, image_size):\n    raise NotImplementedError('write it')"
+EDITION = [SETUP, NARRATIVE, STUB_IOU, STUB_PEAK]  # the code cells of 91_alpha's student edition
+IOU = ("def box_iou(a, b):\n    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))\n"
+       "    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))\n"
+       "    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih\n"
+       "    return iw * ih / union if union > 0 else 0.0")
+HONEST_MINI = [SETUP, NARRATIVE, IOU, SOLUTIONS["peak"]]
+INJECTION = "=HYPERLINK(\"x\")\nforged.ipynb: 2 of 2 passed, ran\x1b[2K.ipynb"  # a file name
+MINI_CHECKS = [{"checks": [["box_iou", "check_iou"]]}, {"checks": [["peak", "check_peak"]]}]
+
+
+def mini(*cells: str, chapter: str | None = MINI, exercises=MINI_CHECKS, answer: str = "") -> nbformat.NotebookNode:
+    """A submission of 91_alpha: ``cells``, the student edition's metadata (unless ``chapter`` is None), and
+    an answer to its Think question 3."""
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if chapter is not None:
+        nb.metadata["camlib"] = {"student_edition": True, "chapter": chapter, "exercises": exercises}
+    cell = think.answer_cell(3)
+    if answer:
+        cell.source = cell.source.replace(think.PLACEHOLDER, answer)
+    nb.cells.append(cell)
+    return nb
+
+
+def the_class() -> dict[str, nbformat.NotebookNode]:
+    """``{path: notebook}``: the class's submissions, and the attacks that came with them."""
+    no_clamp = IOU.replace("max(0, min(a[2], b[2]) - max(a[0], b[0]))", "min(a[2], b[2]) - max(a[0], b[0])") \
+        .replace("max(0, min(a[3], b[3]) - max(a[1], b[1]))", "min(a[3], b[3]) - max(a[1], b[1])")
+    nan_peak = ("def peak(cam, image_size):\n    h, w = cam.shape\n"
+                "    y, x = divmod(int(torch.argmax(cam.flatten())), w)\n"
+                "    return ((x + 0.5) * image_size[0] / w, float('nan'))")
+    forge = ("import IPython.display as display\n_publish, _forged = display.publish_display_data, []\n"
+             "def _forge(data, *a, **k):\n    for reply in data.values():\n"
+             "        if isinstance(reply, dict) and reply.get('results') and not _forged:\n"
+             "            _forged.append(1)\n"
+             "            reply['results'][0]['returned'] = {'t': 'int', 'v': '\u00b2'}\n"
+             "    return _publish(data, *a, **k)\ndisplay.publish_display_data = _forge")
+    spam = ("from IPython.display import publish_display_data\n"
+            "def _spam(*a, **k):\n    for n in range(12):\n"
+            "        publish_display_data({'application/vnd.classroom.answer+json': {'nonce': f'{n:016x}', "
+            "'results': []}})\nget_ipython().events.register('pre_run_cell', _spam)")
+    hidden_hook = ("import cambook.exercises, cambook.exercises.core\n"
+                   "cambook.exercises.observe = cambook.exercises.core.observe = lambda args: {'hooks': 0, 'grads': 0}")
+    swap_socket = ("import os, sys\nfolder = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+                   "name = os.path.join(folder, 'kernel-ipc-1')  # the shell socket (jupyter's ipc naming)\n"
+                   "os.unlink(name)\nos.symlink('/run/host.sock', name)")
+    fill = ("import os\nout = []\ntry:\n    open('/dev/shm/big', 'wb').write(b'0' * (300 * 2**20))\n"
+            "    out.append('shm: wrote 300 MiB')\nexcept OSError as err:\n"
+            "    out.append(f'shm: {type(err).__name__}')\n"
+            "os.makedirs('many', exist_ok=True)\ntry:\n    for n in range(25_000):\n"
+            "        open(f'many/{n}', 'w').close()\n    out.append('files: 25000')\n"
+            "except OSError as err:\n    out.append(f'files: {type(err).__name__}')\n"
+            "raise RuntimeError('; '.join(out))")
+    children = ("import subprocess, sys\nkids = [subprocess.Popen([sys.executable, '-c', "
+                "'b = bytearray(900 * 2**20); import time; time.sleep(4)']) for _ in range(3)]\n"
+                "codes = [k.wait() for k in kids]\nraise RuntimeError(f'{codes.count(0)} of 3 children held 900 MB')")
+    deep = "%%writefile deep.py\ntotal = " + " + ".join(["1"] * 3000)  # only the grader parses it
+    formula = [["=2+5+cmd|' /C calc'!A0\nforged.ipynb  91_alpha  3/3  ok", "check_iou"]]
+    return {
+        "alice/91_alpha.ipynb": mini(*HONEST_MINI, answer="The map doubles: 14 x 14, since GAP takes any size."),
+        "bob_91_alpha.ipynb": mini(*EDITION),  # untouched stubs
+        "carol_91_alpha.ipynb": mini(SETUP, no_clamp, nan_peak),
+        "dave_91_alpha.ipynb": mini(SETUP, IOU, chapter=None),  # no metadata; peak and its check cell deleted
+        "erin_92_beta.ipynb": mini(*HONEST_MINI),  # named for 92_beta, the metadata of 91_alpha
+        "frank_homework.ipynb": mini(*HONEST_MINI, chapter=None),  # no chapter anywhere
+        "grace_91_alpha.ipynb": mini(*HONEST_MINI, exercises=[{"checks": [["box_iou", "check_iou"]] * 5
+                                                                + [["steal", "check_topk"]]}]),
+        "henry_91_alpha.ipynb": mini(*HONEST_MINI, deep, "import sys\nref = sys.modules['cam' + 'lib'].iou",
+                                     exercises=5),  # odd metadata, a 3,000-term sum, the reference by a built name
+        "judy_91_alpha.ipynb": mini(SETUP, forge, IOU, SOLUTIONS["peak"]),
+        "kim_91_alpha.ipynb": mini(SETUP, spam, IOU, SOLUTIONS["peak"]),
+        INJECTION: notebook(IMPORTS, hidden_hook, WRONG["capture"][0], checks=[["capture", "check_hook"], *formula]),
+        "mia_91_alpha.ipynb": mini(*HONEST_MINI, swap_socket, fill),
+        "p_children.ipynb": notebook(IMPORTS, children),
+    }
+
+
+# -- time limits: a cell that loops is interrupted, a kernel that ignores the interrupt is killed, and a
+# function that loops during its check is stopped; the grading goes on --------------------------------
+TIMEOUT, CHECK_TIMEOUT = 30, 15  # seconds: the run's limits (long enough for a busy two-core machine)
+LIMITS_CHECKS = [["box_iou", "check_iou"], ["spin", "check_misclassified"], ["late", "check_iou"]]
+
+
+def limits() -> dict[str, nbformat.NotebookNode]:
+    """Notebooks that run past the time limits."""
+    def tiny(*cells: str) -> nbformat.NotebookNode:
+        nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+        nb.metadata["camlib"] = {"chapter": "98_tiny", "exercises": [{"checks": LIMITS_CHECKS}]}
+        return nb
+
+    return {"t_ignores_interrupts.ipynb": tiny("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                               "while True:\n    pass"),
+            "t_loops.ipynb": tiny(IOU, "def spin(logits, labels):\n    while True:\n        pass",
+                                  "while True:\n    pass", "def late(a, b):\n    return 0.0")}
 
 
 @pytest.fixture(scope="module")
@@ -215,21 +340,36 @@ def graded(tmp_path_factory):
     (cache / "gapnet-0.pt").write_text("trained")
     listener = Listener()
     honest = notebook(IMPORTS, *SOLUTIONS.values(), checks=CHECKS)
-    for name, nb in {**attacks(subs, out, cache, listener.port), "z_honest.ipynb": honest,
-                     "a00_honest.ipynb": honest}.items():
+    for name, nb in {**attacks(subs, out, cache, listener.port), **the_class(), "z_honest.ipynb": honest}.items():
+        (subs / name).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, subs / name)
     (subs / "b5_not_a_notebook.ipynb").write_text("{ this is not a notebook", encoding="utf-8")
+    no_source = notebook("x = 1", *HONEST_MINI)
+    no_source.cells.insert(0, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None})
+    (subs / "ivan_91_alpha.ipynb").write_text(json.dumps(no_source), encoding="utf-8")  # not valid nbformat
+    for name, nb in limits().items():
+        nbformat.write(nb, subs / name)
     before, exercises_before = digest(subs), library_digest()
-    settings = grading.Settings(timeout=60, check_timeout=20, cache=cache, scratch=tmp,
-                                limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300))
+    grace, kernel.INTERRUPT_GRACE = kernel.INTERRUPT_GRACE, 3
+    settings = grading.Settings(timeout=TIMEOUT, check_timeout=CHECK_TIMEOUT, cache=cache, scratch=tmp, jobs=4,
+                                limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300, ram=2 * 2**30),
+                                editions={MINI: frozenset(s.strip() for s in EDITION)}, points=Points())
     start = time.monotonic()
-    grading.grade(subs, out, {}, settings, quiet=True)
+    progress = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(progress):
+            grading.grade(subs, out, MINI_KEY, settings)
+    finally:
+        kernel.INTERRUPT_GRACE = grace
     seconds = time.monotonic() - start
-    time.sleep(10)  # past the detached process's planned write
+    # past the detached process's planned write (8 s after it started): a13 is among the first notebooks of a
+    # run that lasts far longer, so this waits only on a run shorter than that
+    time.sleep(max(0.0, 10 - seconds))
     listener.running = False
     with out.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    return {"rows": rows, "csv": out, "before": before, "subs": subs, "cache": cache, "seconds": seconds,
+    return {"rows": rows, "csv": out, "before": before, "progress": progress.getvalue(), "out": out,
+            "subs": subs, "cache": cache, "seconds": seconds,
             "listener": listener, "exercises_before": exercises_before, "n": len(before)}
 
 
@@ -238,15 +378,14 @@ def rows_of(graded, file: str) -> dict[str, dict]:
 
 
 def test_the_honest_notebooks_pass_beside_the_attacks(graded):
-    for file in ("a00_honest.ipynb", "z_honest.ipynb"):
+    for file in ("z_honest.ipynb",):
         rows = rows_of(graded, file)
         assert len(rows) == 1 + len(CHECKS)
         assert all(r["result"] == "pass" for r in rows.values()), rows
-        assert "Note" not in " ".join(r["message"] for r in rows.values())
+        assert all(r["teacher_notes"] == "" for r in rows.values()), rows
 
 
-@pytest.mark.parametrize("file", ["a01_allclose.ipynb", "a02_getattr.ipynb", "a05_trace_jump.ipynb",
-                                  "a06_stdout_wrapper.ipynb", "a07_json_dumps.ipynb", "a08_post_run_cell.ipynb",
+@pytest.mark.parametrize("file", ["a01_patches.ipynb", "a05_trace_jump.ipynb", "a08_post_run_cell.ipynb",
                                   "a16_stub_after_edit.ipynb"])
 def test_patching_the_kernel_cannot_change_a_verdict(graded, file):
     rows = rows_of(graded, file)
@@ -256,53 +395,55 @@ def test_patching_the_kernel_cannot_change_a_verdict(graded, file):
 
 def test_reaching_into_the_grader_is_noted_for_the_teacher(graded):
     assert ("installs a trace function (`sys.settrace`)"
-            in rows_of(graded, "a05_trace_jump.ipynb")[grading.NOTEBOOK]["message"])
-    assert "hooks IPython events" in rows_of(graded, "a08_post_run_cell.ipynb")[grading.NOTEBOOK]["message"]
-    assert "replaces a torch function" in rows_of(graded, "a01_allclose.ipynb")[grading.NOTEBOOK]["message"]
+            in rows_of(graded, "a05_trace_jump.ipynb")[grading.NOTEBOOK]["teacher_notes"])
+    assert "hooks IPython events" in rows_of(graded, "a08_post_run_cell.ipynb")[grading.NOTEBOOK]["teacher_notes"]
+    assert "replaces a torch function" in rows_of(graded, "a01_patches.ipynb")[grading.NOTEBOOK]["teacher_notes"]
+    for file in ("a01_patches.ipynb", "a05_trace_jump.ipynb"):  # the student's feedback holds none of it
+        assert "replaces" not in " ".join(r["message"] for r in rows_of(graded, file).values())
 
 
 def test_forged_answers_are_judged_as_data(graded):
     rows = rows_of(graded, "a08_post_run_cell.ipynb")
     message = rows["iou_matrix"]["message"]
     assert "not implemented yet" in message or "more than one answer" in message
-    assert rows_of(graded, "a01_allclose.ipynb")["region_logit"]["result"] == "fail"
+    assert rows_of(graded, "a01_patches.ipynb")["region_logit"]["result"] == "fail"
 
 
 def test_reaching_the_reference_is_reported(graded):
     rows = rows_of(graded, "a03_reference_importlib.ipynb")
-    assert "camlib imported by a name in a string ('camlib.metrics')" in rows["iou_matrix"]["message"]
-    assert "`cambook.exercises` internals" in rows["region_logit"]["message"]
+    assert "camlib imported by a name in a string ('camlib.metrics')" in rows["iou_matrix"]["teacher_notes"]
+    assert "`cambook.exercises` internals" in rows["region_logit"]["teacher_notes"]
     dunder = rows_of(graded, "a04_reference_dunder.ipynb")
-    assert "`camlib.metrics.iou` (named in a string)" in dunder["iou_matrix"]["message"], dunder["iou_matrix"]
+    assert "`camlib.metrics.iou` (named in a string)" in dunder["iou_matrix"]["teacher_notes"], dunder["iou_matrix"]
     assert dunder["region_logit"]["result"] == "fail", "the harness's frames hold no reference to steal"
 
 
 def test_other_submissions_are_out_of_reach(graded):
     assert digest(graded["subs"]) == graded["before"], "the submissions folder changed"
-    head = rows_of(graded, "a09_other_submission.ipynb")[grading.NOTEBOOK]
+    head = rows_of(graded, "a09_escapes.ipynb")[grading.NOTEBOOK]
     assert head["result"] == "fail" and ("FileNotFoundError" in head["message"] or "PermissionError" in head["message"])
 
 
 def test_writes_outside_its_folder_do_not_land(graded):
-    head = rows_of(graded, "a10_write_outside.ipynb")[grading.NOTEBOOK]
+    head = rows_of(graded, "a09_escapes.ipynb")[grading.NOTEBOOK]
     assert "wrote 0 file(s) outside its folder" in head["message"], head
     assert (graded["cache"] / "gapnet-0.pt").read_text() == "trained"
     assert not (Path.home() / "planted.txt").exists()
 
 
 def test_the_grader_is_invisible(graded):
-    head = rows_of(graded, "a11_grader_cmdline.ipynb")[grading.NOTEBOOK]
+    head = rows_of(graded, "a09_escapes.ipynb")[grading.NOTEBOOK]
     assert ", 0 of them the grader" in head["message"], head
 
 
 def test_no_network_not_even_loopback(graded):
-    head = rows_of(graded, "a12_loopback.ipynb")[grading.NOTEBOOK]
+    head = rows_of(graded, "a09_escapes.ipynb")[grading.NOTEBOOK]
     assert "loopback: " in head["message"] and "loopback: connected" not in head["message"], head
     assert graded["listener"].connections == 0
 
 
 def test_the_checker_source_is_read_only(graded):
-    head = rows_of(graded, "a13_edit_checker.ipynb")[grading.NOTEBOOK]
+    head = rows_of(graded, "a13_contained.ipynb")[grading.NOTEBOOK]
     assert head["result"] == "fail" and ("Read-only" in head["message"] or "Permission" in head["message"]), head
     assert library_digest() == graded["exercises_before"]
     stub = rows_of(graded, "a16_stub_after_edit.ipynb")
@@ -310,14 +451,14 @@ def test_the_checker_source_is_read_only(graded):
 
 
 def test_a_memory_blow_up_is_contained(graded):
-    rows = rows_of(graded, "a14_memory.ipynb")
+    rows = rows_of(graded, "a13_contained.ipynb")
     assert "MemoryError: Unable to allocate 16.0 GiB" in rows[grading.NOTEBOOK]["message"], rows[grading.NOTEBOOK]
     assert rows["iou_matrix"]["result"] == "fail"
-    assert rows_of(graded, "a15_detached_process.ipynb")  # graded after it, in a fresh sandbox
+    assert rows_of(graded, "a13_contained.ipynb")  # graded after it, in a fresh sandbox
 
 
 def test_a_detached_process_is_killed_before_the_grades_are_written(graded):
-    head = rows_of(graded, "a15_detached_process.ipynb")[grading.NOTEBOOK]
+    head = rows_of(graded, "a13_contained.ipynb")[grading.NOTEBOOK]
     assert head["result"] == "fail" and "left 1 process(es) running" in head["message"], head
     assert "hacked" not in graded["csv"].read_text(encoding="utf-8")
 
@@ -356,10 +497,171 @@ def test_unreadable_and_unknown_notebooks_are_reported(graded):
 
 def test_csv_columns(graded):
     assert list(graded["rows"][0]) == list(grading.Row.FIELDS)
-    assert {r["result"] for r in graded["rows"]} == {"pass", "fail"}
+    assert {r["result"] for r in graded["rows"]} == {"pass", "fail", "manual"}
 
 
 def test_grading_time_per_notebook(graded):
     per_notebook = graded["seconds"] / graded["n"]
     print(f"\ngrading time: {per_notebook:.1f} s per notebook ({graded['n']} notebooks, {graded['seconds']:.0f} s)")
     assert per_notebook < 30
+
+
+# -- issue 18 ---------------------------------------------------------------------------------------
+def test_an_honest_student_keeps_every_point_and_gets_no_note(graded):
+    rows = rows_of(graded, "alice/91_alpha.ipynb")
+    assert [(r["exercise"], r["result"], r["points"], r["max_points"]) for r in rows.values()] == [
+        (grading.NOTEBOOK, "pass", "0", "0"), ("box_iou", "pass", "10", "10"), ("peak", "pass", "10", "10"),
+        ("Think 3", "manual", "0", "0")]
+    assert all(r["student"] == "alice" and r["teacher_notes"] == "" for r in rows.values()), rows
+    assert rows["Think 3"]["message"] == "The map doubles: 14 x 14, since GAP takes any size."
+    for file in ("judy_91_alpha.ipynb", "kim_91_alpha.ipynb", "mia_91_alpha.ipynb",
+                 "grace_91_alpha.ipynb", "henry_91_alpha.ipynb"):  # attacks: their honest functions keep their points
+        assert rows_of(graded, file)["peak"]["points"] == "10", (file, rows_of(graded, file))
+
+
+def test_untouched_stubs_and_the_chapter_own_code_get_no_note(graded):
+    rows = rows_of(graded, "bob_91_alpha.ipynb")
+    assert [r["result"] for k, r in rows.items() if k != grading.NOTEBOOK and r["checker"] != "think"] == \
+        ["fail", "fail"]
+    assert all(r["teacher_notes"] == "" for r in rows.values()), rows
+    assert rows["Think 3"]["message"] == "(no answer)"
+
+
+def test_indirect_reference_access_is_noted(graded):
+    head = rows_of(graded, "henry_91_alpha.ipynb")[grading.NOTEBOOK]
+    assert "`sys.modules`" in head["teacher_notes"], head
+
+
+def test_partial_credit_by_cases_and_nan_is_not_an_answer(graded):
+    rows = rows_of(graded, "carol_91_alpha.ipynb")
+    iou = rows["box_iou"]
+    assert iou["result"] == "fail" and 0 < int(iou["cases_passed"]) < int(iou["cases"]), iou
+    assert float(iou["points"]) == round(10 * int(iou["cases_passed"]) / int(iou["cases"]), 2)
+    assert f"({iou['cases_passed']} of {iou['cases']} cases passed.)" in iou["message"]
+    assert rows["peak"]["result"] == "fail" and "NaN" in rows["peak"]["message"], rows["peak"]
+    assert rows["peak"]["points"] == "0"
+
+
+def test_every_expected_exercise_has_a_row(graded):
+    dave = rows_of(graded, "dave_91_alpha.ipynb")
+    assert dave["box_iou"]["result"] == "pass" and dave["box_iou"]["chapter"] == MINI
+    assert dave["peak"]["result"] == "fail" and "not defined" in dave["peak"]["message"]
+    grace = rows_of(graded, "grace_91_alpha.ipynb")
+    assert [k for k in grace if k not in (grading.NOTEBOOK, "Think 3")] == ["box_iou", "peak"]
+    notes = grace[grading.NOTEBOOK]["teacher_notes"]
+    assert "more than once" in notes and "`check_topk(steal)`, which 91_alpha does not have" in notes
+
+
+def test_a_chapter_mismatch_or_no_chapter_scores_nothing(graded):
+    for file, words in (("erin_92_beta.ipynb", "named for chapter 92_beta but its metadata says 91_alpha"),
+                        ("frank_homework.ipynb", "no chapter found")):
+        rows = rows_of(graded, file)
+        assert words in rows[grading.NOTEBOOK]["message"], rows
+        assert all(r["points"] == "0" for r in rows.values())
+
+
+def test_broken_notebooks_get_their_error_row_and_the_run_goes_on(graded):
+    henry = rows_of(graded, "henry_91_alpha.ipynb")
+    assert henry["box_iou"]["result"] == "pass" and "not a list" in henry[grading.NOTEBOOK]["teacher_notes"]
+    (ivan,) = rows_of(graded, "ivan_91_alpha.ipynb").values()
+    assert ivan["result"] == "fail" and "not a valid notebook (nbformat)" in ivan["message"], ivan
+    judy = rows_of(graded, "judy_91_alpha.ipynb")
+    assert judy["box_iou"]["result"] == "fail" and "not plain data" in judy["box_iou"]["message"], judy["box_iou"]
+    assert judy["peak"]["result"] == "pass", "one forged reply spoils only its own check"
+
+
+def test_answers_without_the_nonce_are_dropped(graded):
+    rows = rows_of(graded, "kim_91_alpha.ipynb")
+    assert rows["box_iou"]["result"] == "pass", rows["box_iou"]
+    assert "did not ask for" in rows[grading.NOTEBOOK]["teacher_notes"]
+
+
+def test_a_hook_hidden_by_patching_observe_is_seen(graded):
+    row = rows_of(graded, "'" + safe.field(INJECTION))["capture"]
+    assert row["result"] == "fail" and "still attached" in row["message"], row
+
+
+def test_the_kernel_sockets_cannot_be_swapped(graded):
+    rows = rows_of(graded, "mia_91_alpha.ipynb")
+    assert "PermissionError: [Errno 1] Operation not permitted: '" in rows[grading.NOTEBOOK]["message"]
+    assert "kernel-ipc-1'" in rows[grading.NOTEBOOK]["message"], rows[grading.NOTEBOOK]
+    assert rows["box_iou"]["result"] == "pass"
+
+
+def test_shared_memory_and_files_are_limited_per_notebook(graded):
+    head = rows_of(graded, "mia_91_alpha.ipynb")[grading.NOTEBOOK]
+    assert "shm: OSError" in head["message"] and "files: OSError" in head["message"], head
+
+
+def test_no_formula_and_no_forged_line_reaches_the_outputs(graded):
+    with graded["csv"].open(encoding="utf-8", newline="") as f:
+        cells = [c for row in csv.reader(f) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")], "a CSV cell would run as a formula"
+    assert any(c.startswith("'=HYPERLINK") for c in cells) and any(c.startswith("'=2+5+cmd") for c in cells)
+    assert not any("\n" in c or "\x1b" in c for c in cells)
+    out = graded["out"].parent
+    for text in (graded["progress"], grading.summary_path(graded["csv"]).read_text(encoding="utf-8"),
+                 *(p.read_text(encoding="utf-8") for p in out.glob("*.csv")),
+                 *(p.read_text(encoding="utf-8") for p in (out / "feedback").glob("*.md"))):
+        assert "\x1b" not in text
+        assert not [ln for ln in text.splitlines() if ln.lstrip().startswith("forged")], text
+
+
+def test_per_student_results_feedback_and_lms_export(graded):
+    out = graded["out"].parent
+    with (out / "grades-students.csv").open(encoding="utf-8", newline="") as f:
+        students = {r["student"]: r for r in csv.DictReader(f)}
+    assert (students["alice"]["total"], students["alice"]["max"]) == ("20", "20")
+    assert students["bob"]["total"] == "0" and students["erin"]["total"] == "0"
+    with (out / "grades-lms.csv").open(encoding="utf-8", newline="") as f:
+        lms = list(csv.DictReader(f))
+    assert list(lms[0])[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    alice = next(r for r in lms if r["SIS Login ID"] == "alice")
+    assert alice["91_alpha (20 pts)"] == "20"
+    feedback = (out / "feedback" / "alice.md").read_text(encoding="utf-8")
+    assert "**Points: 20 / 20**" in feedback and "The map doubles" in feedback and "Points: ____" in feedback
+    henry = (out / "feedback" / "henry.md").read_text(encoding="utf-8")
+    assert "sys.modules" not in henry, "the teacher's notes stay out of the student's feedback"
+
+
+def test_boundary_settings():
+    """The message cap is on the client's own sockets; concurrent gradings run as different users."""
+    import zmq
+
+    from classroom import kernel
+
+    km = kernel.SandboxedKernelManager()
+    assert km.client().context.getsockopt(zmq.MAXMSGSIZE) == kernel.MAX_MESSAGE
+    boxes = [sandbox.Sandbox(Path("/nonexistent"), sandbox.Limits(), (), slot=k) for k in range(3)]
+    assert len({b.uid for b in boxes}) == 3
+
+
+def test_time_limits(graded):
+    stuck = rows_of(graded, "t_ignores_interrupts.ipynb")
+    assert f"time limit of {TIMEOUT} s" in stuck[grading.NOTEBOOK]["message"]
+    assert "did not answer an interrupt" in stuck[grading.NOTEBOOK]["message"]
+    assert all(r["result"] == "fail" and "not graded" in r["message"]
+               for k, r in stuck.items() if k != grading.NOTEBOOK)
+    loops = rows_of(graded, "t_loops.ipynb")
+    assert loops[grading.NOTEBOOK]["result"] == "fail" and f"time limit of {TIMEOUT} s" in \
+        loops[grading.NOTEBOOK]["message"]
+    assert "code cell 3" in loops[grading.NOTEBOOK]["message"] and "interrupted" in loops[grading.NOTEBOOK]["message"]
+    assert loops["box_iou"]["result"] == "pass", loops["box_iou"]
+    assert loops["spin"]["result"] == "fail" and "loop forever" in loops["spin"]["message"]
+    assert loops["late"]["result"] == "fail" and "not defined" in loops["late"]["message"]
+
+
+def test_memory_is_limited_per_notebook_not_per_process(graded):
+    """Three children of 900 MB each against the run's 2 GiB per notebook: a cgroup stops them; a machine
+    that cannot make one says so in the summary."""
+    head = rows_of(graded, "p_children.ipynb")[grading.NOTEBOOK]
+    if cgroups.available():
+        assert "3 of 3 children held 900 MB" not in head["message"], head  # the cgroup's OOM killer stopped
+        assert "children held 900 MB" in head["message"] or "the kernel died" in head["message"], head  # some
+    else:
+        assert "one cgroup per notebook" in grading.summary_path(graded["csv"]).read_text(encoding="utf-8")
+
+
+def test_no_user_namespace_inside_the_sandbox(graded):
+    head = rows_of(graded, "a16_stub_after_edit.ipynb")[grading.NOTEBOOK]
+    assert "userns: Operation not permitted" in head["message"], head

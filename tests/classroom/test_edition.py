@@ -14,8 +14,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from cambook import exercises
 from classroom import edition as asg
-from classroom import grading, guide
-from classroom.__main__ import answer_key, main
+from classroom import guide, matching, think
+from classroom.__main__ import main
+from classroom.edition import answer_key
 from classroom.notes import NOTES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +83,11 @@ def test_student_edition_of_the_real_chapters(tmp_path):
         assert "jupytext" not in student.metadata and "widgets" not in student.metadata
         header = [c for c in student.cells if "student-edition" in c.metadata.get("tags", [])]
         assert len(header) == 1 and "NotImplementedError" in header[0].source
-        kept = [c for c in student.cells if c is not header[0]]
+        thinks = [c for c in student.cells if think.TAG in c.metadata.get("tags", [])]
+        asked = [n for c in source.cells if c.cell_type == "markdown" for n in think.questions(c.source)]
+        assert [c.metadata["camlib"]["think"] for c in thinks] == asked, "an answer cell under each Think question"
+        assert all(think.answers(nbformat.from_dict({"cells": [c]})) == [(n, "")] for c, n in zip(thinks, asked))
+        kept = [c for c in student.cells if c is not header[0] and c not in thinks]
         answers = [c for c in source.cells if "answer" in c.metadata.get("tags", [])]
         assert not [c for c in kept if "answer" in c.metadata.get("tags", [])], "the open exercises' answers stay out"
         source_cells = [c for c in source.cells if c not in answers]
@@ -197,16 +202,39 @@ def test_a_submission_is_matched_to_its_chapter():
                                       "05_map_to_box")
     checks = [c for ex in KEY["05_map_to_box"] for c in ex.checks]
     # by the student edition's metadata, whatever the file is called
-    assert grading.match_chapter(Path("x.ipynb"), Path("alice/hw.ipynb"), student, key) == ("05_map_to_box", checks)
+    found = matching.match("alice/hw.ipynb", student, key)
+    assert (found.chapter, found.checks, found.error) == ("05_map_to_box", checks, "")
     # by the chapter's name in its path
     bare = notebook([code("print(1)")])
-    assert grading.match_chapter(Path("x.ipynb"), Path("07_errors/bob.ipynb"), bare, key)[0] == "07_errors"
-    # a chapter the answer key lacks: the exercises the student edition recorded
-    assert grading.match_chapter(Path("x.ipynb"), Path("hw.ipynb"), student, {}) == ("05_map_to_box", checks)
-    # nothing else: the notebook's own check cells
-    found = notebook([code("def f(a, b):\n    return 0"),
-                      code("from cambook.exercises import check_iou\ncheck_iou(f)")])
-    assert grading.match_chapter(Path("hw.ipynb"), Path("hw.ipynb"), found, {}) == ("hw", [asg.Check("f", "check_iou")])
+    assert matching.match("07_errors/bob.ipynb", bare, key).chapter == "07_errors"
+    # a chapter the answer key lacks: the exercises the student edition recorded, each once
+    found = matching.match("hw.ipynb", student, {})
+    assert (found.chapter, found.checks) == ("05_map_to_box", checks)
+    # nothing else: not graded (a check cell of its own does not choose what is graded)
+    own = notebook([code("def f(a, b):\n    return 0"),
+                    code("from cambook.exercises import check_iou\ncheck_iou(f)")])
+    assert "no chapter found" in matching.match("hw.ipynb", own, {}).error
+    # the teacher says which chapter
+    assert matching.match("hw.ipynb", own, key, chapter="07_errors").checks == \
+        [c for ex in KEY["07_errors"] for c in ex.checks]
+
+
+def test_chapter_mismatch_duplicates_and_unknown_entries_are_reported():
+    key = {"01_what_is_cam": KEY["01_what_is_cam"], "05_map_to_box": KEY["05_map_to_box"]}
+    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "01_what_is_cam.ipynb", as_version=4),
+                                      "01_what_is_cam")
+    mismatch = matching.match("bob_05_map_to_box.ipynb", student, key)
+    assert mismatch.checks == [] and "named for chapter 05_map_to_box but its metadata says 01_what_is_cam" \
+        in mismatch.error
+    first = student.metadata["camlib"]["exercises"][0]["checks"][0]
+    student.metadata["camlib"]["exercises"] = [{"checks": [first] * 5 + [["steal", "check_iou"]]}]
+    found = matching.match("bob_01_what_is_cam.ipynb", student, key)
+    assert found.checks == [c for ex in key["01_what_is_cam"] for c in ex.checks]  # the key's, once each
+    assert any("more than once" in n for n in found.notes) and any("does not have" in n for n in found.notes)
+    student.metadata["camlib"]["exercises"] = 5
+    odd = matching.match("bob_01_what_is_cam.ipynb", student, key)
+    assert not odd.error and any("not a list" in n for n in odd.notes)
+    assert "no chapter found" in matching.match("hw.ipynb", notebook([code("1")]), key).error
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -218,7 +246,9 @@ def test_command_line(tmp_path, capsys):
     subs = tmp_path / "subs"
     write(notebook([code("print(1)")]), subs / "unknown.ipynb")
     assert main(["--chapters", str(CHAPTERS), "grade", str(subs), "--out", str(tmp_path / "g.csv")]) == 0
-    assert read_csv(tmp_path / "g.csv")[0]["message"].startswith("no exercises to grade")
+    assert read_csv(tmp_path / "g.csv")[0]["message"].startswith("no chapter found")
+    for made in ("g-summary.txt", "g-students.csv", "g-lms.csv", "feedback/unknown.md"):
+        assert (tmp_path / made).is_file(), made
     assert main(["--chapters", str(CHAPTERS), "list"]) == 0
     out = capsys.readouterr().out
     for chapter, exs in KEY.items():
@@ -226,6 +256,36 @@ def test_command_line(tmp_path, capsys):
             assert re.search(rf"{chapter}\s+{ex.number}\s+{ex.name}\s+{ex.checks[0].checker}", out)
     assert main(["--chapters", str(CHAPTERS), "generate", "--out", str(tmp_path / "student")]) == 0
     assert sorted(p.stem for p in (tmp_path / "student").glob("*.ipynb")) == sorted(c for c, e in KEY.items() if e)
+    answer_key = (tmp_path / "answer-key.md").read_text(encoding="utf-8")  # next to the student edition
+    for path in sorted((ROOT / "book" / "answers" / "think").glob("*.md")):
+        first = path.read_text(encoding="utf-8").split("#### Think questions", 1)[1].strip().splitlines()[0]
+        assert first in answer_key, f"the answer key lacks {path.name}'s Think answers"
+    points = read_csv(tmp_path / "points.csv")
+    assert [(r["chapter"], r["checker"]) for r in points] == \
+        [(c, k.checker) for c, exs in KEY.items() for ex in exs for k in ex.checks]
+    with pytest.raises(SystemExit):
+        main(["--chapters", str(CHAPTERS), "grade", str(subs), "--chapter", "=cmd|x", "--out", str(tmp_path / "h.csv")])
+
+
+def test_the_think_answers_are_not_on_the_site():
+    """The site's pages are the table of contents' files and what they include: no Think answers there."""
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    pages = [ROOT / (f + (".md" if (ROOT / (f + ".md")).exists() else ".ipynb"))
+             for f in re.findall(r"file:\s*(\S+)", toc)] + [ROOT / "book" / "preface.md"]
+    included = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        included += [page.parent / inc for inc in re.findall(r"```\{include\}\s*(\S+)", text)]
+    assert (ROOT / "book" / "answers" / "01.md") in included, "the guide still shows the questionnaire answers"
+    think_answers = sorted((ROOT / "book" / "answers" / "think").glob("*.md"))
+    assert len(think_answers) == 5
+    for page in pages + included:
+        text = page.read_text(encoding="utf-8")
+        assert "#### Think questions" not in text, f"{page.relative_to(ROOT)} holds Think answers"
+        for path in think_answers:
+            assert "answers/think" not in text
+            body = path.read_text(encoding="utf-8").split("#### Think questions", 1)[1]
+            assert body.strip().splitlines()[0] not in text, f"{page.relative_to(ROOT)} holds {path.name}"
 
 
 # -- the instructor's guide ---------------------------------------------------------------------

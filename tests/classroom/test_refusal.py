@@ -43,3 +43,17 @@ def test_unsafe_grades_and_says_so(tmp_path, no_bwrap):
     assert "should be" in rows[1]["message"]
     summary = grading.summary_path(tmp_path / "g.csv").read_text(encoding="utf-8")
     assert summary.startswith("UNSAFE: this run was NOT sandboxed (--unsafe)")
+
+
+def test_a_symlinked_virtualenv_works(tmp_path, monkeypatch):
+    """The sandbox binds the virtualenv at its real path and at the symlink's (issue 18)."""
+    import sys
+    from pathlib import Path
+
+    link = tmp_path / "venv-link"
+    link.symlink_to(Path(sys.prefix).resolve())
+    monkeypatch.setattr(sys, "prefix", str(link))
+    monkeypatch.setattr(sys, "exec_prefix", str(link))
+    monkeypatch.setattr(sys, "executable", str(link / "bin" / "python"))
+    assert any(where == link for _, where in sandbox.python_trees())
+    sandbox.check_available()  # raises SandboxUnavailable if Python cannot start in the sandbox

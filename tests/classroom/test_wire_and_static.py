@@ -92,3 +92,75 @@ def test_tampering_is_noted_and_honest_code_is_not():
                                        "changes builtins (`builtins.getattr`)",
                                        "rewrites where a function comes from (`fn.__module__`)"]
     assert static.tampering(static.code_of(["ok = torch.allclose(a, b)\nprint(ok, file=sys.stdout)"])) == []
+
+
+# -- issue 18: safe output, points, student ids, static notes from the student's own code ------------
+def test_safe_fields_and_cells():
+    from classroom import safe
+
+    assert safe.field("a\nb\r\x1b[2Kc\u202e\x00d") == "a b c d"
+    assert [safe.cell(v) for v in ("=1+1", "+x", "-2", "@SUM(A1)", "ok", 3, 2.5)] == \
+        ["'=1+1", "'+x", "'-2", "'@SUM(A1)", "ok", "3", "2.5"]
+
+
+def test_points_partial_credit_and_all_or_nothing(tmp_path):
+    from classroom import points
+
+    table = points.Points({("05_map_to_box", "check_mass_box"): 4.0})
+    assert table.earned("05_map_to_box", "check_mass_box", 3, 4, False) == 3.0
+    assert table.earned("01_what_is_cam", "check_peak", 5, 5, True) == points.DEFAULT_POINTS
+    assert points.Points(all_or_nothing=True).earned("x", "check_peak", 4, 5, False) == 0.0
+    bad = tmp_path / "points.csv"
+    bad.write_text("chapter,number,exercise,checker,points\n05_map_to_box,3,mass_box,check_mass_box,lots\n")
+    with pytest.raises(points.PointsError, match="line 2: points must be a number"):
+        points.read(bad)
+
+
+def test_student_ids_come_from_the_folder_or_the_file_name():
+    from classroom.naming import student_of
+
+    chapters = ["05_map_to_box", "01_what_is_cam"]
+    assert student_of("alice/05_map_to_box.ipynb", chapters) == "alice"
+    assert student_of("bob_05_map_to_box.ipynb", chapters) == "bob"
+    assert student_of("05_map_to_box-carol.ipynb", chapters) == "carol"
+    assert student_of("dave_05_localization.ipynb", chapters) == "dave_localization"
+
+
+def test_static_notes_read_only_the_student_code():
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from classroom import grading
+    from classroom.edition import Check
+
+    edition = frozenset({"import camlib\nfrom camlib.metrics import iou", "def box_iou(a, b):\n    raise X"})
+    nb = new_notebook(cells=[new_code_cell(s) for s in sorted(edition)])
+    assert grading.student_code(nb, edition) == []
+    nb.cells.append(new_code_cell("import sys\nbox_iou = sys.modules['cam' + 'lib'].iou"))
+    notes, per_check = grading.static_notes(grading.student_code(nb, edition), [Check("box_iou", "check_iou")])
+    assert "`sys.modules`" in notes[0] and per_check == {}
+    deep = "x = " + " + ".join(["1"] * 3000)
+    assert grading.static_notes([deep, "import sys\nsys.settrace(f)"], [])[0] == \
+        ["its code installs a trace function (`sys.settrace`) (no effect on the verdicts)"]
+    assert "look at it by hand" in grading.static_notes(["x = 1\n" * 200_000], [])[0][0]
+
+
+def test_non_answers_are_refused():
+    """A NaN that a comparison lets through, and a float of a patched type, pass no judge."""
+    import torch as _torch
+
+    from cambook.exercises import Returned, cases, judge
+
+    class Liar(float):
+        """The right value, of a type whose comparisons could say anything."""
+
+    def peak(cam, size):
+        y, x = divmod(int(_torch.argmax(cam.flatten())), cam.shape[1])
+        return ((x + 0.5) * size[0] / cam.shape[1], (y + 0.5) * size[1] / cam.shape[0])
+
+    drawn = cases("check_peak", 0)
+    right = [Returned(peak(*c.args)) for c in drawn]
+    assert judge("check_peak", drawn, right).passed
+    nan_y = [Returned((o.value[0], float("nan"))) for o in right]  # max(0.0, nan) is 0.0
+    assert "NaN" in judge("check_peak", drawn, nan_y).message
+    liars = [Returned((Liar(o.value[0]), o.value[1])) for o in right]
+    assert "subclass of float" in judge("check_peak", drawn, liars).message
