@@ -63,10 +63,11 @@ test: lint
 	$(MAKE) --no-print-directory -j2 --output-sync=target unit nbval
 	$(MAKE) --no-print-directory site
 
-# ruff: pyflakes, pycodestyle, import order, docstrings, 120 columns; mypy: camlib's type
-# hints (both set in pyproject.toml)
+# ruff: pyflakes, pycodestyle, import order, bugbear, simplify, pyupgrade, returns, pytest style,
+# camlib's docstrings, 120 columns, and the formatter; mypy: camlib's type hints (pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 unit: $(STAMP)

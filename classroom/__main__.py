@@ -1,10 +1,11 @@
 """``python -m classroom list|generate|grade|guide``: the classroom's commands (see book/instructor_guide.md)."""
+
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import answerkey, edition, grading, guide, points, sandbox
 from .notes import notes_for
@@ -16,8 +17,6 @@ def _default(*parts: str) -> Path:
     """``parts`` under the current directory if there, else under this repository."""
     here = Path(*parts)
     return here if here.exists() else ROOT.joinpath(*parts)
-
-
 
 
 def _size(text: str) -> int:
@@ -39,47 +38,88 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--out", type=Path, default=Path("grades.csv"), help="the CSV to write (default: grades.csv)")
     r.add_argument("--timeout", type=float, default=300, help="seconds to run each notebook (default: 300)")
     r.add_argument("--check-timeout", type=float, default=60, help="seconds for each exercise's check (default: 60)")
-    r.add_argument("--jobs", type=int, default=grading.default_jobs(),
-                   help="notebooks graded at the same time, each in its own sandbox (default: the cores, %(default)s)")
-    r.add_argument("--chapter", default=None, help="grade every notebook as this chapter (e.g. 05_map_to_box) "
-                                                   "instead of reading it from each notebook")
-    r.add_argument("--points", type=Path, default=None, help="points per exercise: the points.csv that "
-                                                              "`generate` writes, edited (default: 10 each)")
-    r.add_argument("--all-or-nothing", action="store_true",
-                   help="an exercise earns its points only if every case passes (default: partial credit)")
-    r.add_argument("--cache", default=None, help="trained-model cache, copied into each sandbox "
-                                                  "(default: $CAMLIB_CACHE or ~/.cache/camlib)")
+    r.add_argument(
+        "--jobs",
+        type=int,
+        default=grading.default_jobs(),
+        help="notebooks graded at the same time, each in its own sandbox (default: the cores, %(default)s)",
+    )
+    r.add_argument(
+        "--chapter",
+        default=None,
+        help="grade every notebook as this chapter (e.g. 05_map_to_box) instead of reading it from each notebook",
+    )
+    r.add_argument(
+        "--points",
+        type=Path,
+        default=None,
+        help="points per exercise: the points.csv that `generate` writes, edited (default: 10 each)",
+    )
+    r.add_argument(
+        "--all-or-nothing",
+        action="store_true",
+        help="an exercise earns its points only if every case passes (default: partial credit)",
+    )
+    r.add_argument(
+        "--cache",
+        default=None,
+        help="trained-model cache, copied into each sandbox (default: $CAMLIB_CACHE or ~/.cache/camlib)",
+    )
     limits = sandbox.Limits()
-    r.add_argument("--memory", default=f"{limits.memory // 2**30}G",
-                   help="address space per notebook (default: %(default)s)")
-    r.add_argument("--cpu", type=int, default=limits.cpu_seconds,
-                   help="CPU seconds per notebook (default: %(default)s)")
-    r.add_argument("--processes", type=int, default=limits.processes,
-                   help="processes and threads (default: %(default)s)")
-    r.add_argument("--file-size", default=f"{limits.file_size // 2**20}M", help="largest file it may write "
-                                                                                  "(default: %(default)s)")
-    r.add_argument("--ram", default=f"{limits.ram // 2**30}G", help="memory of the whole notebook, all its "
-                   "processes and shared memory together, where a cgroup can be made (default: %(default)s)")
-    r.add_argument("--disk", default=f"{limits.disk // 2**20}M", help="what its home may hold in all, when the "
-                                                                       "grader runs as root (default: %(default)s)")
-    r.add_argument("--unsafe", action="store_true", help="grade WITHOUT a sandbox (only on a machine that holds "
-                                                          "nothing else); the summary says so")
+    r.add_argument(
+        "--memory", default=f"{limits.memory // 2**30}G", help="address space per notebook (default: %(default)s)"
+    )
+    r.add_argument(
+        "--cpu", type=int, default=limits.cpu_seconds, help="CPU seconds per notebook (default: %(default)s)"
+    )
+    r.add_argument(
+        "--processes", type=int, default=limits.processes, help="processes and threads (default: %(default)s)"
+    )
+    r.add_argument(
+        "--file-size", default=f"{limits.file_size // 2**20}M", help="largest file it may write (default: %(default)s)"
+    )
+    r.add_argument(
+        "--ram",
+        default=f"{limits.ram // 2**30}G",
+        help="memory of the whole notebook, all its "
+        "processes and shared memory together, where a cgroup can be made (default: %(default)s)",
+    )
+    r.add_argument(
+        "--disk",
+        default=f"{limits.disk // 2**20}M",
+        help="what its home may hold in all, when the grader runs as root (default: %(default)s)",
+    )
+    r.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="grade WITHOUT a sandbox (only on a machine that holds nothing else); the summary says so",
+    )
     d = sub.add_parser("guide", help="update the exercise table of the instructor's guide")
     d.add_argument("--file", type=Path, default=None, help="default: book/instructor_guide.md")
     d.add_argument("--check", action="store_true", help="only check that the table is up to date")
     args = parser.parse_args(argv)
     chapters = args.chapters or _default("book", "chapters")
     if args.command == "list":
-        rows = [[chapter, ex.number, ex.name, ", ".join(c.checker for c in ex.checks) or "(no check cell!)",
-                 sum(n.minutes for c in ex.checks if (n := notes_for(c.checker)))]
-                for chapter, exs in edition.answer_key(chapters).items() for ex in exs]
+        rows = [
+            [
+                chapter,
+                ex.number,
+                ex.name,
+                ", ".join(c.checker for c in ex.checks) or "(no check cell!)",
+                sum(n.minutes for c in ex.checks if (n := notes_for(c.checker))),
+            ]
+            for chapter, exs in edition.answer_key(chapters).items()
+            for ex in exs
+        ]
         print(grading.table(["chapter", "#", "function", "checker", "minutes"], rows))
         return 0
     if args.command == "generate":
         written = edition.generate(chapters, args.out)
         extra = answerkey.write(edition.answer_key(chapters), Path(args.out).resolve().parent)
-        print(f"wrote {len(written)} student notebook(s) to {args.out}, and {', '.join(str(p) for p in extra)} "
-              "(for the teacher only)")
+        print(
+            f"wrote {len(written)} student notebook(s) to {args.out}, and {', '.join(str(p) for p in extra)} "
+            "(for the teacher only)"
+        )
         return 0
     if args.command == "grade":
         if not args.submissions.exists():
@@ -94,11 +134,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, points.PointsError) as err:
             parser.error(str(err))
         settings = grading.Settings(
-            timeout=args.timeout, check_timeout=args.check_timeout, cache=grading.shared_cache(args.cache),
-            unsafe=args.unsafe, jobs=args.jobs, chapter=args.chapter, points=table,
+            timeout=args.timeout,
+            check_timeout=args.check_timeout,
+            cache=grading.shared_cache(args.cache),
+            unsafe=args.unsafe,
+            jobs=args.jobs,
+            chapter=args.chapter,
+            points=table,
             editions=edition.edition_code(chapters) if chapters.is_dir() else {},
-            limits=sandbox.Limits(_size(args.memory), args.cpu, args.processes, _size(args.file_size),
-                                  _size(args.disk), ram=_size(args.ram)))
+            limits=sandbox.Limits(
+                _size(args.memory),
+                args.cpu,
+                args.processes,
+                _size(args.file_size),
+                _size(args.disk),
+                ram=_size(args.ram),
+            ),
+        )
         try:
             grading.grade(args.submissions, args.out, key, settings)
         except sandbox.SandboxUnavailable as err:

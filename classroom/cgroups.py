@@ -7,8 +7,10 @@ the v1 memory and pids hierarchies, as on hybrid hosts), :meth:`Group.command` p
 in it before bubblewrap starts, and :meth:`Group.remove` kills what is left and removes it.
 The grader needs root for this; :func:`available` says whether this machine can.
 """
+
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -46,6 +48,7 @@ def available() -> str:
 @dataclass
 class Group:
     """A notebook's cgroup: the folders whose ``cgroup.procs`` take the sandbox's first process."""
+
     folders: tuple[Path, ...]
 
     def command(self) -> list[str]:
@@ -73,16 +76,12 @@ class Group:
             if time.monotonic() > deadline:
                 return False
             for pid in left:
-                try:
+                with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
             time.sleep(0.05)
         for f in self.folders:
-            try:
+            with contextlib.suppress(OSError):
                 f.rmdir()
-            except OSError:
-                pass
         return not any(f.exists() for f in self.folders)
 
 
@@ -110,10 +109,8 @@ def make(memory: int, processes: int) -> Group | None:
         mem.mkdir()
         pids.mkdir()
         _write(mem / "memory.limit_in_bytes", memory)
-        try:
-            _write(mem / "memory.memsw.limit_in_bytes", memory)  # memory and swap together: no swap
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # memory and swap together (no swap), where the kernel counts swap
+            _write(mem / "memory.memsw.limit_in_bytes", memory)
         _write(pids / "pids.max", processes)
         return Group((mem, pids))
     return None

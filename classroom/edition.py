@@ -21,6 +21,7 @@ hint (from the solution cell's ``metadata["hint"]``, else a default for its chec
 solution's code is not in the file at all. The answer cells are left out. Every other cell
 is kept; outputs are cleared.
 """
+
 from __future__ import annotations
 
 import ast
@@ -28,9 +29,9 @@ import copy
 import re
 import sys
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import nbformat
 
@@ -76,8 +77,10 @@ def _parse(source: str, where: str) -> ast.Module:
     try:
         return ast.parse(source)
     except SyntaxError as err:
-        raise AssignmentError(f"{where}: the cell is not plain Python ({err.msg}, line {err.lineno}); "
-                              "the student edition parses solution cells to stub them") from None
+        raise AssignmentError(
+            f"{where}: the cell is not plain Python ({err.msg}, line {err.lineno}); "
+            "the student edition parses solution cells to stub them"
+        ) from None
 
 
 def checks_in(source: str) -> list[Check]:
@@ -119,7 +122,7 @@ def find_exercises(nb, chapter: str) -> list[Exercise]:
         functions = _defined(_parse(cell.source, where))
         if not functions:
             raise AssignmentError(f"{where}: a solution cell must define the function(s) the exercise asks for")
-        following = next((c for c in cells[i + 1:] if c.cell_type == "code"), None)
+        following = next((c for c in cells[i + 1 :] if c.cell_type == "code"), None)
         checks = tuple(checks_in(following.source)) if following is not None else ()
         hint = cell.metadata.get("hint", "")
         hint = hint if isinstance(hint, str) else ""
@@ -224,8 +227,10 @@ def stub_source(source: str, exercise: Exercise) -> tuple[str, list[str]]:
     tree = _parse(source, f"{exercise.chapter}, cell {exercise.cell}")
     message = _hint_text(exercise)
     checked = {c.function: c.checker for c in exercise.checks}
-    out = [f"# Exercise {exercise.number}: replace each `raise NotImplementedError(...)` below with your code.",
-           "# Keep the function's name and arguments: the check cell and the grader use them."]
+    out = [
+        f"# Exercise {exercise.number}: replace each `raise NotImplementedError(...)` below with your code.",
+        "# Keep the function's name and arguments: the check cell and the grader use them.",
+    ]
     dropped = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -248,28 +253,30 @@ def _instructions(title: str, exercises: Sequence[Exercise]) -> str:
         checks = ", ".join(f"`{c.checker}`" for c in ex.checks) or "no automatic check"
         minutes = sum(n.minutes for n in (notes_for(c.checker) for c in ex.checks) if n)
         items.append(f"{ex.number}. `{ex.name}` (checked by {checks}" + (f", about {minutes} min)" if minutes else ")"))
-    return "\n".join([
-        f"**Student edition of \"{title}\".** The cells that define the functions of the exercises now",
-        "hold stubs that raise `NotImplementedError`: find them under *Exercises*, at the end of the notebook,",
-        "replace each `raise NotImplementedError(...)` with your code, and run the check cell that follows",
-        "it: it tests your function on fresh random inputs and edge cases, and tells you what is wrong if",
-        "something is. Keep the functions' names and arguments.",
-        "",
-        "In Colab, run the first code cell (it installs `camlib`); in Jupyter, `camlib` must be installed",
-        "in the kernel. Before you hand the notebook in, run it from top to bottom in a fresh kernel",
-        "(*Restart and run all*).",
-        "",
-        "**Where the grading happens.** Your teacher grades the notebook you hand in on their own machine:",
-        "it runs from top to bottom in a sandbox (no network, no files but its own, with time and memory",
-        "limits), then the grader calls each of your functions on new inputs that it draws at random for",
-        "that grading run, and compares the results with the answers it computes itself. Passing the",
-        "check cells here is a good sign, not the grade. Write the functions yourself: calling camlib's",
-        "own implementation of the answer is reported to your teacher.",
-        "",
-        "Code exercises in this notebook:",
-        "",
-        *items,
-    ])
+    return "\n".join(
+        [
+            f'**Student edition of "{title}".** The cells that define the functions of the exercises now',
+            "hold stubs that raise `NotImplementedError`: find them under *Exercises*, at the end of the notebook,",
+            "replace each `raise NotImplementedError(...)` with your code, and run the check cell that follows",
+            "it: it tests your function on fresh random inputs and edge cases, and tells you what is wrong if",
+            "something is. Keep the functions' names and arguments.",
+            "",
+            "In Colab, run the first code cell (it installs `camlib`); in Jupyter, `camlib` must be installed",
+            "in the kernel. Before you hand the notebook in, run it from top to bottom in a fresh kernel",
+            "(*Restart and run all*).",
+            "",
+            "**Where the grading happens.** Your teacher grades the notebook you hand in on their own machine:",
+            "it runs from top to bottom in a sandbox (no network, no files but its own, with time and memory",
+            "limits), then the grader calls each of your functions on new inputs that it draws at random for",
+            "that grading run, and compares the results with the answers it computes itself. Passing the",
+            "check cells here is a good sign, not the grade. Write the functions yourself: calling camlib's",
+            "own implementation of the answer is reported to your teacher.",
+            "",
+            "Code exercises in this notebook:",
+            "",
+            *items,
+        ]
+    )
 
 
 def student_notebook(nb, chapter: str, source: str = "") -> tuple[object, list[str]]:
@@ -287,13 +294,18 @@ def student_notebook(nb, chapter: str, source: str = "") -> tuple[object, list[s
             continue
         ex = exercises[i]
         cell.source, dropped = stub_source(cell.source, ex)
-        warnings += [f"{chapter}, cell {i}: dropped `{d}` from the stub (put it in a cell of its own if later "
-                     "cells need it)" for d in dropped]
+        warnings += [
+            f"{chapter}, cell {i}: dropped `{d}` from the stub (put it in a cell of its own if later cells need it)"
+            for d in dropped
+        ]
         tags = [t for t in cell.metadata.get("tags", []) if t != SOLUTION_TAG and t not in HIDING_TAGS]
         cell.metadata["tags"] = tags + [EXERCISE_TAG]
         cell.metadata.pop("hint", None)
-        cell.metadata["camlib"] = {"exercise": ex.number, "functions": list(ex.functions),
-                                   "checks": [[c.function, c.checker] for c in ex.checks]}
+        cell.metadata["camlib"] = {
+            "exercise": ex.number,
+            "functions": list(ex.functions),
+            "checks": [[c.function, c.checker] for c in ex.checks],
+        }
     out.cells = [c for i, c in enumerate(out.cells) if i not in answers]  # the open exercises' answers
     out.cells = think.with_answer_cells(out.cells)
     title = chapter_title(nb, chapter)
@@ -307,9 +319,18 @@ def student_notebook(nb, chapter: str, source: str = "") -> tuple[object, list[s
     out.metadata["kernelspec"] = dict(KERNELSPEC)
     out.metadata.setdefault("language_info", {"name": "python"})
     out.metadata["camlib"] = {
-        "student_edition": True, "chapter": chapter, "title": title, "source": source,
-        "exercises": [{"number": ex.number, "functions": list(ex.functions),
-                       "checks": [[c.function, c.checker] for c in ex.checks]} for ex in exercises.values()],
+        "student_edition": True,
+        "chapter": chapter,
+        "title": title,
+        "source": source,
+        "exercises": [
+            {
+                "number": ex.number,
+                "functions": list(ex.functions),
+                "checks": [[c.function, c.checker] for c in ex.checks],
+            }
+            for ex in exercises.values()
+        ],
     }
     out.nbformat, out.nbformat_minor = 4, max(5, out.get("nbformat_minor", 5))
     nbformat.validate(out)

@@ -15,6 +15,7 @@ For each notebook, :func:`grade_notebook`
 4. ends the kernel and every process the notebook started before its rows are written, and
    adds advisory notes from reading the source (:mod:`classroom.static`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,10 +31,11 @@ import threading
 import time
 import traceback
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import nbformat
 import numpy as np
@@ -60,6 +62,7 @@ class Row:
 
     ``message`` is for the student (it goes into their feedback file); ``teacher_notes`` is for the
     teacher alone (reference use, tampering, metadata problems, processes left running)."""
+
     file: str
     chapter: str
     exercise: str
@@ -74,14 +77,28 @@ class Row:
     cases: int = 0
     teacher_notes: str = ""
 
-    FIELDS = ("student", "file", "chapter", "number", "exercise", "checker", "result", "points", "max_points",
-              "cases_passed", "cases", "message", "teacher_notes")
+    FIELDS = (
+        "student",
+        "file",
+        "chapter",
+        "number",
+        "exercise",
+        "checker",
+        "result",
+        "points",
+        "max_points",
+        "cases_passed",
+        "cases",
+        "message",
+        "teacher_notes",
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
     """How to grade: time limits (seconds), the sandbox's limits, the model cache, and whether to
     run without a sandbox at all (``unsafe``)."""
+
     timeout: float = 300
     check_timeout: float = 60
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
@@ -107,11 +124,15 @@ def draw_cases(checker: str, seed: int) -> list[checkers.Case]:
 
 def request_cell(function: str, cases: Sequence[checkers.Case], nonce: str) -> str:
     """The source of the cell that calls ``function`` on ``cases`` in the student's kernel."""
-    request = json.dumps({"function": function, "nonce": nonce,
-                          "cases": [[wire.encode(a) for a in case.args] for case in cases]})
-    return ("__import__('builtins').exec(" + repr(_HARNESS + "\nanswer(_classroom_ns, _classroom_request)\n")
-            + ", {'__name__': 'classroom_harness', '_classroom_ns': globals(), "
-            + f"'_classroom_request': {request!r}}})\n")
+    request = json.dumps(
+        {"function": function, "nonce": nonce, "cases": [[wire.encode(a) for a in case.args] for case in cases]}
+    )
+    return (
+        "__import__('builtins').exec("
+        + repr(_HARNESS + "\nanswer(_classroom_ns, _classroom_request)\n")
+        + ", {'__name__': 'classroom_harness', '_classroom_ns': globals(), "
+        + f"'_classroom_request': {request!r}}})\n"
+    )
 
 
 def _observed(raw: Any) -> dict[str, int]:
@@ -131,13 +152,18 @@ def read_answer(cell: Cell, nonce: str, n_cases: int, function: str) -> list | s
     mine = [a for a in cell.answers() if isinstance(a, dict) and a.get("nonce") == nonce]
     if len(mine) != 1:
         err = cell.error()
-        why = f"{err.ename}: {err.evalue}" if err is not None else (
-            "no answer came back" if not mine else "more than one answer came back")
+        why = (
+            f"{err.ename}: {err.evalue}"
+            if err is not None
+            else ("no answer came back" if not mine else "more than one answer came back")
+        )
         return f"the grader could not call `{function}` in your notebook's kernel ({one_line(why, 200)})."
     reply = mine[0]
     if reply.get("missing"):
-        return (f"`{function}` is not defined after the notebook ran: keep the name the exercise gives it, "
-                "and make sure its cell runs without an error.")
+        return (
+            f"`{function}` is not defined after the notebook ran: keep the name the exercise gives it, "
+            "and make sure its cell runs without an error."
+        )
     if "not_callable" in reply:
         return f"`{function}` is a {one_line(str(reply['not_callable']), 60)}, not a function."
     results = reply.get("results")
@@ -165,6 +191,7 @@ def read_answer(cell: Cell, nonce: str, n_cases: int, function: str) -> list | s
 @dataclass
 class NotebookRun:
     """How a notebook ran, and each check's (ok, message, cases passed, cases)."""
+
     seconds: float = 0.0
     status: str = "ok"  # ok | errors | timeout | stuck | died | no-kernel
     detail: str = ""
@@ -174,8 +201,9 @@ class NotebookRun:
     boundary: list[str] = field(default_factory=list)  # what the kernel sent that the grader refused
 
 
-def run_notebook(nb: Any, root: Path, checks: Sequence[Check], settings: Settings, seed: int,
-                 slot: int = 0) -> NotebookRun:
+def run_notebook(
+    nb: Any, root: Path, checks: Sequence[Check], settings: Settings, seed: int, slot: int = 0
+) -> NotebookRun:
     """Run ``nb`` in a sandbox under ``root`` (the ``slot``-th of the concurrent ones), then grade each check;
     the kernel is gone on return."""
     run = NotebookRun()
@@ -193,13 +221,19 @@ def run_notebook(nb: Any, root: Path, checks: Sequence[Check], settings: Setting
                 warm = session.run("import numpy, torch, cambook.exercises", WARM_UP_TIMEOUT)
                 if warm.outcome in ("stuck", "died"):
                     responsive = False
-                    run.status, run.detail = (warm.outcome,
-                                              run.detail or "the kernel stopped answering before the checks")
+                    run.status, run.detail = (
+                        warm.outcome,
+                        run.detail or "the kernel stopped answering before the checks",
+                    )
             for check in checks:
                 key = (check.function, check.checker)
                 if not responsive:
-                    run.verdicts[key] = (False, "not graded: " + (run.detail or "the kernel stopped answering") + ".",
-                                         0, 0)
+                    run.verdicts[key] = (
+                        False,
+                        "not graded: " + (run.detail or "the kernel stopped answering") + ".",
+                        0,
+                        0,
+                    )
                     continue
                 ok, message, outcome, passed, total = _grade_one(session, check, settings.check_timeout, seed)
                 run.verdicts[key] = (ok, message, passed, total)
@@ -219,14 +253,19 @@ def run_notebook(nb: Any, root: Path, checks: Sequence[Check], settings: Setting
         run.stragglers, run.leftover, run.boundary = session.stragglers, session.leftover, session.refused
     run.seconds = run.seconds or time.monotonic() - start
     for check in checks:
-        run.verdicts.setdefault((check.function, check.checker),
-                                (False, "not graded: " + (run.detail or "no kernel") + ".", 0, 0))
+        run.verdicts.setdefault(
+            (check.function, check.checker), (False, "not graded: " + (run.detail or "no kernel") + ".", 0, 0)
+        )
     if run.status == "ok" and errors:
         run.status = "errors"
     if errors:
         more = f" (and {len(errors) - 4} more)" if len(errors) > 4 else ""
-        run.detail = (run.detail + "; " if run.detail else "") + f"{len(errors)} cell(s) raised an error: " + \
-            "; ".join(errors[:4]) + more
+        run.detail = (
+            (run.detail + "; " if run.detail else "")
+            + f"{len(errors)} cell(s) raised an error: "
+            + "; ".join(errors[:4])
+            + more
+        )
     return run
 
 
@@ -253,9 +292,11 @@ def _run_cells(session: Session, code: list, timeout: float, run: NotebookRun, e
             errors.append(f"{where}: {err.ename}: {one_line(err.evalue, 120)}")
         elif ran.outcome in ("timeout", "stuck"):
             run.status = ran.outcome
-            run.detail = (f"ran past the time limit of {timeout:g} s in {where}"
-                          + ("; it was interrupted, and the exercises defined before it are graded"
-                             if ran.outcome == "timeout" else "; the kernel did not answer an interrupt"))
+            run.detail = f"ran past the time limit of {timeout:g} s in {where}" + (
+                "; it was interrupted, and the exercises defined before it are graded"
+                if ran.outcome == "timeout"
+                else "; the kernel did not answer an interrupt"
+            )
             return ran.outcome == "timeout"
         elif ran.outcome == "died":
             run.status, run.detail = "died", f"the kernel died in {where}"
@@ -272,21 +313,39 @@ def _grade_one(session: Session, check: Check, limit: float, seed: int) -> tuple
     ran = session.run(request_cell(check.function, cases, nonce), limit, nonce=nonce)
     n = len(cases)
     if ran.outcome in ("timeout", "stuck"):
-        return (False, f"the check ran past its time limit of {limit:g} s: does your function loop forever?",
-                ran.outcome, 0, n)
+        return (
+            False,
+            f"the check ran past its time limit of {limit:g} s: does your function loop forever?",
+            ran.outcome,
+            0,
+            n,
+        )
     if ran.outcome == "died":
-        return (False, "the kernel died during the check (out of memory, or a call that ends the process?).",
-                "died", 0, n)
+        return (
+            False,
+            "the kernel died during the check (out of memory, or a call that ends the process?).",
+            "died",
+            0,
+            n,
+        )
     outcomes = read_answer(ran, nonce, n, check.function)
     if isinstance(outcomes, str):
         return False, outcomes, ran.outcome, 0, n
     try:
         verdict = checkers.judge(check.checker, cases, outcomes)
-        passed = n if verdict.passed else sum(checkers.judge(check.checker, [c], [o]).passed
-                                              for c, o in zip(cases, outcomes))
+        passed = (
+            n
+            if verdict.passed
+            else sum(checkers.judge(check.checker, [c], [o]).passed for c, o in zip(cases, outcomes))
+        )
     except Exception as err:  # data that the judge cannot compare: say so, never crash the run
-        return (False, one_line(f"the grader could not judge the result: {type(err).__name__}: {err}"),
-                ran.outcome, 0, n)
+        return (
+            False,
+            one_line(f"the grader could not judge the result: {type(err).__name__}: {err}"),
+            ran.outcome,
+            0,
+            n,
+        )
     message = verdict.message if verdict.passed else f"{verdict.message} ({passed} of {n} cases passed.)"
     return verdict.passed, one_line(message), ran.outcome, passed, n
 
@@ -309,8 +368,10 @@ def static_notes(code: list[str], checks: Sequence[Check]) -> tuple[list[str], d
     Never raises: code too large to read, or too deeply nested, gives a note saying so."""
     size = sum(len(s) for s in code)
     if size > MAX_STATIC_CHARS:
-        return [f"its own code is {size:,} characters long, more than the static notes read "
-                f"({MAX_STATIC_CHARS:,}): look at it by hand"], {}
+        return [
+            f"its own code is {size:,} characters long, more than the static notes read "
+            f"({MAX_STATIC_CHARS:,}): look at it by hand"
+        ], {}
     try:
         trees = static.code_of(code)
         reaching = static.tampering(trees)
@@ -318,27 +379,61 @@ def static_notes(code: list[str], checks: Sequence[Check]) -> tuple[list[str], d
         for c in checks:
             uses = static.reference_uses(trees, c.checker)
             if uses:
-                per_check[c.checker] = ("the student's code uses " + ", ".join(uses) +
-                                        " (camlib's own answer to this exercise, or the checkers' internals)")
+                per_check[c.checker] = (
+                    "the student's code uses "
+                    + ", ".join(uses)
+                    + " (camlib's own answer to this exercise, or the checkers' internals)"
+                )
     except (RecursionError, MemoryError, ValueError) as err:
         return [f"its code could not be read for the static notes ({type(err).__name__}): look at it by hand"], {}
     notes = ["its code " + "; ".join(reaching) + " (no effect on the verdicts)"] if reaching else []
     return notes, per_check
 
 
-def _error_rows(name: str, student: str, chapter: str, checks: Sequence[Check], message: str, notes: str,
-                numbers: Mapping[Check, str], settings: Settings) -> list[Row]:
+def _error_rows(
+    name: str,
+    student: str,
+    chapter: str,
+    checks: Sequence[Check],
+    message: str,
+    notes: str,
+    numbers: Mapping[Check, str],
+    settings: Settings,
+) -> list[Row]:
     """A failing notebook row with ``message``, and a failing row (no points) for each expected check."""
-    rows = [Row(name, chapter, NOTEBOOK, "", "fail", one_line(message, 600), student=student,
-                teacher_notes=one_line(notes, 600))]
+    rows = [
+        Row(
+            name,
+            chapter,
+            NOTEBOOK,
+            "",
+            "fail",
+            one_line(message, 600),
+            student=student,
+            teacher_notes=one_line(notes, 600),
+        )
+    ]
     for c in checks:
-        rows.append(Row(name, chapter, c.function, c.checker, "fail", "not graded: " + one_line(message, 300),
-                        numbers.get(c, ""), student, 0.0, settings.points.of(chapter, c.checker)))
+        rows.append(
+            Row(
+                name,
+                chapter,
+                c.function,
+                c.checker,
+                "fail",
+                "not graded: " + one_line(message, 300),
+                numbers.get(c, ""),
+                student,
+                0.0,
+                settings.points.of(chapter, c.checker),
+            )
+        )
     return rows
 
 
-def grade_notebook(path: Path, rel: PurePosixPath, key: Mapping[str, Sequence[Exercise]], settings: Settings,
-                   seed: int, slot: int = 0) -> list[Row]:
+def grade_notebook(
+    path: Path, rel: PurePosixPath, key: Mapping[str, Sequence[Exercise]], settings: Settings, seed: int, slot: int = 0
+) -> list[Row]:
     """Grade one submitted notebook: a row for how it ran, and one per expected check.
 
     Never raises but for :class:`classroom.sandbox.SandboxUnavailable`: whatever goes wrong in this
@@ -354,12 +449,22 @@ def grade_notebook(path: Path, rel: PurePosixPath, key: Mapping[str, Sequence[Ex
             nb = nbformat.read(path, as_version=4)
             nbformat.validate(nb)
         except nbformat.ValidationError as err:
-            return _error_rows(name, student, "", [], "not a valid notebook (nbformat): "
-                               + one_line(err.message, 200) + ". Save it again from Jupyter or Colab.", "", {},
-                               settings)
+            return _error_rows(
+                name,
+                student,
+                "",
+                [],
+                "not a valid notebook (nbformat): "
+                + one_line(err.message, 200)
+                + ". Save it again from Jupyter or Colab.",
+                "",
+                {},
+                settings,
+            )
         except Exception as err:
-            return _error_rows(name, student, "", [], f"not a readable notebook: {type(err).__name__}: {err}",
-                               "", {}, settings)
+            return _error_rows(
+                name, student, "", [], f"not a readable notebook: {type(err).__name__}: {err}", "", {}, settings
+            )
         found = matching.match(rel, nb, key, settings.chapter)
         numbers = {c: str(ex.number) for ex in key.get(found.chapter, []) for c in ex.checks}
         if found.error:
@@ -372,13 +477,29 @@ def grade_notebook(path: Path, rel: PurePosixPath, key: Mapping[str, Sequence[Ex
             raise
         where = traceback.extract_tb(err.__traceback__)[-1:]
         at = f" at {where[0].name}:{where[0].lineno}" if where else ""
-        return _error_rows(name, student, found.chapter if found else "", found.checks if found else [],
-                           "the grader could not grade this notebook; your teacher will look at it",
-                           f"grader error {type(err).__name__}: {one_line(str(err), 200)}{at}", numbers, settings)
+        return _error_rows(
+            name,
+            student,
+            found.chapter if found else "",
+            found.checks if found else [],
+            "the grader could not grade this notebook; your teacher will look at it",
+            f"grader error {type(err).__name__}: {one_line(str(err), 200)}{at}",
+            numbers,
+            settings,
+        )
 
 
-def _grade_matched(path: Path, name: str, student: str, nb: Any, found: matching.Match, numbers: Mapping[Check, str],
-                   settings: Settings, seed: int, slot: int) -> list[Row]:
+def _grade_matched(
+    path: Path,
+    name: str,
+    student: str,
+    nb: Any,
+    found: matching.Match,
+    numbers: Mapping[Check, str],
+    settings: Settings,
+    seed: int,
+    slot: int,
+) -> list[Row]:
     chapter, checks = found.chapter, found.checks
     root = Path(tempfile.mkdtemp(prefix="classroom-", dir=settings.scratch))
     try:
@@ -396,27 +517,61 @@ def _grade_matched(path: Path, name: str, student: str, nb: Any, found: matching
     if run.stragglers:
         listed = ", ".join(f"`{one_line(c, 60)}`" for c in list(run.stragglers.values())[:3])
         message += f" It left {len(run.stragglers)} process(es) running: they were stopped."
-        teacher.append(f"it left {len(run.stragglers)} process(es) running ({listed}): killed with its sandbox "
-                       "before the grades were written")
+        teacher.append(
+            f"it left {len(run.stragglers)} process(es) running ({listed}): killed with its sandbox "
+            "before the grades were written"
+        )
     if run.leftover:
         teacher.append("some of its processes could not be killed: look at this machine")
     teacher += run.boundary
     own = student_code(nb, settings.editions.get(chapter))
     notebook_notes, per_check = static_notes(own, checks)
     teacher += notebook_notes
-    rows = [Row(name, chapter, NOTEBOOK, "", "pass" if ok else "fail", one_line(message, 1200), student=student,
-                teacher_notes=one_line("; ".join(teacher), 1000))]
+    rows = [
+        Row(
+            name,
+            chapter,
+            NOTEBOOK,
+            "",
+            "pass" if ok else "fail",
+            one_line(message, 1200),
+            student=student,
+            teacher_notes=one_line("; ".join(teacher), 1000),
+        )
+    ]
     for c in checks:
         passed, verdict, n_ok, n = run.verdicts[(c.function, c.checker)]
         note = per_check.get(c.checker, "")
-        rows.append(Row(name, chapter, c.function, c.checker, "pass" if passed else "fail", one_line(verdict, 600),
-                        numbers.get(c, ""), student, settings.points.earned(chapter, c.checker, n_ok, n, passed),
-                        settings.points.of(chapter, c.checker), n_ok, n,
-                        one_line(note + ("; static notes are advisory: look at the code by hand" if note else ""),
-                                 600)))
+        rows.append(
+            Row(
+                name,
+                chapter,
+                c.function,
+                c.checker,
+                "pass" if passed else "fail",
+                one_line(verdict, 600),
+                numbers.get(c, ""),
+                student,
+                settings.points.earned(chapter, c.checker, n_ok, n, passed),
+                settings.points.of(chapter, c.checker),
+                n_ok,
+                n,
+                one_line(note + ("; static notes are advisory: look at the code by hand" if note else ""), 600),
+            )
+        )
     for number, text in think.answers(nb):
-        rows.append(Row(name, chapter, f"Think {number}", THINK, "manual", one_line(text, 4000) or "(no answer)",
-                        str(number), student))
+        rows.append(
+            Row(
+                name,
+                chapter,
+                f"Think {number}",
+                THINK,
+                "manual",
+                one_line(text, 4000) or "(no answer)",
+                str(number),
+                student,
+            )
+        )
     return rows
 
 
@@ -426,8 +581,11 @@ def submissions_in(folder: Path) -> list[Path]:
     folder = Path(folder)
     if folder.is_file():
         return [folder]
-    return sorted(p for p in folder.rglob("*.ipynb")
-                  if not any(part.startswith(".") for part in p.relative_to(folder).parts) and not p.is_symlink())
+    return sorted(
+        p
+        for p in folder.rglob("*.ipynb")
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts) and not p.is_symlink()
+    )
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -441,8 +599,10 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 def summary(rows: Sequence[Row], settings: Settings) -> str:
     """How the run was made (sandboxed or not), then per notebook and per exercise."""
     if settings.unsafe:
-        how = ("UNSAFE: this run was NOT sandboxed (--unsafe). The notebooks ran with the grader's own rights; "
-               "the verdicts were still computed outside them.")
+        how = (
+            "UNSAFE: this run was NOT sandboxed (--unsafe). The notebooks ran with the grader's own rights; "
+            "the verdicts were still computed outside them."
+        )
     else:
         how = f"Sandboxed: each notebook ran in its own bubblewrap sandbox (no network; {settings.limits.describe()})."
         missing = sandbox.missing_protections()
@@ -455,21 +615,43 @@ def summary(rows: Sequence[Row], settings: Settings) -> str:
         ex = [r for r in mine if r.exercise != NOTEBOOK and r.checker != THINK]
         head = next((r for r in mine if r.exercise == NOTEBOOK), None)
         ran = "ok" if head and head.result == "pass" else one_line(head.message if head else "", 70)
-        per_file.append([f, mine[0].student, mine[0].chapter, f"{sum(r.result == 'pass' for r in ex)}/{len(ex)}",
-                         f"{sum(r.points for r in ex):g}/{sum(r.max_points for r in ex):g}", ran])
-    exercises = list(dict.fromkeys((r.chapter, r.exercise, r.checker) for r in rows
-                                   if r.exercise != NOTEBOOK and r.checker != THINK))
-    per_ex = [[c, e, k, f"{sum(r.result == 'pass' for r in rows if (r.chapter, r.exercise, r.checker) == (c, e, k))}/"
-               f"{sum((r.chapter, r.exercise, r.checker) == (c, e, k) for r in rows)}"] for c, e, k in exercises]
+        per_file.append(
+            [
+                f,
+                mine[0].student,
+                mine[0].chapter,
+                f"{sum(r.result == 'pass' for r in ex)}/{len(ex)}",
+                f"{sum(r.points for r in ex):g}/{sum(r.max_points for r in ex):g}",
+                ran,
+            ]
+        )
+    exercises = list(
+        dict.fromkeys((r.chapter, r.exercise, r.checker) for r in rows if r.exercise != NOTEBOOK and r.checker != THINK)
+    )
+    per_ex = [
+        [
+            c,
+            e,
+            k,
+            f"{sum(r.result == 'pass' for r in rows if (r.chapter, r.exercise, r.checker) == (c, e, k))}/"
+            f"{sum((r.chapter, r.exercise, r.checker) == (c, e, k) for r in rows)}",
+        ]
+        for c, e, k in exercises
+    ]
     total = [r for r in rows if r.exercise != NOTEBOOK and r.checker != THINK]
     clean = sum(r.result == "pass" for r in rows if r.exercise == NOTEBOOK)
-    return "\n\n".join([
-        how,
-        f"{len(files)} notebook(s), {clean} ran without a problem; "
-        f"{sum(r.result == 'pass' for r in total)}/{len(total)} exercise checks passed.",
-        table(["file", "student", "chapter", "passed", "points", "notebook"], per_file),
-        table(["chapter", "exercise", "checker", "passed"], per_ex) if per_ex else "",
-    ]).rstrip() + "\n"
+    return (
+        "\n\n".join(
+            [
+                how,
+                f"{len(files)} notebook(s), {clean} ran without a problem; "
+                f"{sum(r.result == 'pass' for r in total)}/{len(total)} exercise checks passed.",
+                table(["file", "student", "chapter", "passed", "points", "notebook"], per_file),
+                table(["chapter", "exercise", "checker", "passed"], per_ex) if per_ex else "",
+            ]
+        ).rstrip()
+        + "\n"
+    )
 
 
 class CsvRows:
@@ -516,8 +698,9 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def grade(submissions: Path, out: Path, key: Mapping[str, Sequence[Exercise]], settings: Settings,
-          quiet: bool = False) -> list[Row]:
+def grade(
+    submissions: Path, out: Path, key: Mapping[str, Sequence[Exercise]], settings: Settings, quiet: bool = False
+) -> list[Row]:
     """Grade every notebook under ``submissions``, ``settings.jobs`` at a time; write ``out`` (CSV, a notebook's
     rows as soon as it is graded), its summary, and the per-student results (:mod:`classroom.results`).
 
@@ -529,13 +712,13 @@ def grade(submissions: Path, out: Path, key: Mapping[str, Sequence[Exercise]], s
     if not settings.unsafe:
         sandbox.check_available()
     if settings.jobs > 1 and not settings.limits.threads:  # N kernels at once share the cores: no oversubscription
-        settings = dataclasses.replace(settings, limits=dataclasses.replace(
-            settings.limits, threads=max(1, default_jobs() // settings.jobs)))
+        settings = dataclasses.replace(
+            settings, limits=dataclasses.replace(settings.limits, threads=max(1, default_jobs() // settings.jobs))
+        )
     submissions = Path(submissions)
     seed = secrets.randbits(128)  # this run's cases: drawn here, never written anywhere
     paths = submissions_in(submissions)
-    rels = {p: PurePosixPath(p.relative_to(submissions).as_posix() if submissions.is_dir() else p.name)
-            for p in paths}
+    rels = {p: PurePosixPath(p.relative_to(submissions).as_posix() if submissions.is_dir() else p.name) for p in paths}
     writer = CsvRows(out)
     rows: list[Row] = []
     slots: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -558,8 +741,14 @@ def grade(submissions: Path, out: Path, key: Mapping[str, Sequence[Exercise]], s
         if not quiet:
             ex = [r for r in mine if r.exercise != NOTEBOOK and r.checker != THINK]
             state = "ran" if mine[0].result == "pass" else "problem: " + one_line(mine[0].message, 80)
-            print(one_line(f"[{n}/{len(paths)}] {rels[path].as_posix()}: {sum(r.result == 'pass' for r in ex)}/"
-                           f"{len(ex)} passed, {state} ({seconds:.0f} s)", 400), flush=True)
+            print(
+                one_line(
+                    f"[{n}/{len(paths)}] {rels[path].as_posix()}: {sum(r.result == 'pass' for r in ex)}/"
+                    f"{len(ex)} passed, {state} ({seconds:.0f} s)",
+                    400,
+                ),
+                flush=True,
+            )
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, settings.jobs), thread_name_prefix="classroom") as pool:

@@ -1,4 +1,5 @@
 """The exercise table of the instructor's guide, kept in step with the chapters."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,20 +13,24 @@ GUIDE_END = "<!-- exercise-table:end -->"
 
 def exercise_table(key: dict[str, list[Exercise]], doc_prefix: str = "chapters/") -> str:
     """The guide's table of code exercises, one row per check, from the chapters themselves."""
-    lines = ["| Chapter | Exercise, checked by | Time | Mistakes the checker names |",
-             "| --- | --- | --- | --- |"]
+    lines = ["| Chapter | Exercise, checked by | Time | Mistakes the checker names |", "| --- | --- | --- | --- |"]
     for chapter, exercises in key.items():
         for ex in exercises:
             for check in ex.checks or (Check(ex.name, ""),):
                 notes = notes_for(check.checker)
                 mistakes = "; ".join(notes.mistakes) if notes else ""
                 minutes = f"{notes.minutes} min" if notes else ""
-                lines.append(f"| {{doc}}`{doc_prefix}{chapter}` | {ex.number}. `{check.function}`, "
-                             f"`{check.checker or 'no checker'}` | {minutes} | {mistakes} |")
+                lines.append(
+                    f"| {{doc}}`{doc_prefix}{chapter}` | {ex.number}. `{check.function}`, "
+                    f"`{check.checker or 'no checker'}` | {minutes} | {mistakes} |"
+                )
     total = sum(n.minutes for exs in key.values() for ex in exs for c in ex.checks if (n := notes_for(c.checker)))
     count = sum(len(exs) for exs in key.values())
-    lines += ["", f"{count} code exercises in {sum(bool(e) for e in key.values())} chapters, "
-                  f"about {total / 60:.1f} hours of student work in all (the chapters' reading not included)."]
+    lines += [
+        "",
+        f"{count} code exercises in {sum(bool(e) for e in key.values())} chapters, "
+        f"about {total / 60:.1f} hours of student work in all (the chapters' reading not included).",
+    ]
     return "\n".join(lines)
 
 

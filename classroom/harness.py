@@ -10,6 +10,7 @@ left on its model, are counted here by :func:`_observe`, which reads the models'
 (never ``cambook.exercises.observe`` or ``Module.modules``, which a notebook can replace); a
 notebook could still forge them only by rewriting this code's data as it runs.
 """
+
 MIME = "application/vnd.classroom.answer+json"
 # `encode` and `decode` are wire.py's: its source runs first, in the same namespace (see grading.request_cell).
 
@@ -65,8 +66,11 @@ def answer(user_ns: dict, request_text: str) -> None:
             try:
                 result = {"returned": encode(fn(*args))}  # noqa: F821
             except (Exception, SystemExit) as err:
-                result = {"raised": type(err).__name__[:100], "message": " ".join(str(err).split())[:300],
-                          "line": exercises.where_raised(err)[:300]}
+                result = {
+                    "raised": type(err).__name__[:100],
+                    "message": " ".join(str(err).split())[:300],
+                    "line": exercises.where_raised(err)[:300],
+                }
             result["observed"] = _observe(args)
             reply["results"].append(result)
     publish_display_data({MIME: reply})

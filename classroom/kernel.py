@@ -7,8 +7,10 @@ as it arrives, so that a notebook cannot flood the grader's memory. On exit the 
 killed and, when sandboxed, every process of its PID namespace is gone before it returns;
 what was still running is listed in :attr:`Session.stragglers`.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -82,8 +84,12 @@ class _Client(NotebookClient):
                 _note(self.refused, "it published answers that the grader did not ask for (dropped)")
                 return None
         if kind == "error":
-            out = nbformat.v4.new_output("error", ename=str(content.get("ename", ""))[:200],
-                                         evalue=str(content.get("evalue", ""))[:1000], traceback=[])
+            out = nbformat.v4.new_output(
+                "error",
+                ename=str(content.get("ename", ""))[:200],
+                evalue=str(content.get("evalue", ""))[:1000],
+                traceback=[],
+            )
         elif kind == "display_data" and MIME in content.get("data", {}):
             out = nbformat.v4.new_output("display_data", data={MIME: content["data"][MIME]})
         else:
@@ -125,6 +131,7 @@ def _quiet_logger() -> logging.Logger:
 @dataclass
 class Cell:
     """How one cell ran, and the outputs kept (errors and answers)."""
+
     outcome: str  # ok | error | timeout | stuck | died
     outputs: list = field(default_factory=list)
 
@@ -165,8 +172,10 @@ class Session:
             for f in self.cache.glob("*.pt"):
                 if f.is_file() and not f.is_symlink():
                     shutil.copyfile(f, home / ".cache" / "camlib" / f.name)
-        mpl = Path(os.environ.get("MPLCONFIGDIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-                   / "matplotlib")
+        mpl = Path(
+            os.environ.get("MPLCONFIGDIR")
+            or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "matplotlib"
+        )
         for f in mpl.glob("fontlist-*.json") if mpl.is_dir() else []:
             shutil.copyfile(f, home / ".config" / "matplotlib" / f.name)
 
@@ -178,23 +187,40 @@ class Session:
             self.box.prepare()
             argv, transport, conn = self.box.wrap(_kernel_argv()), "ipc", self.box.ipc / "kernel.json"
         (specs / KERNEL_NAME).mkdir(parents=True, exist_ok=True)
-        (specs / KERNEL_NAME / "kernel.json").write_text(json.dumps(
-            {"argv": argv, "display_name": "classroom sandbox", "language": "python", "interrupt_mode": "message",
-             "env": {} if self.box else self._unsafe_env()}))
-        km = SandboxedKernelManager(kernel_name=KERNEL_NAME, transport=transport, connection_file=str(conn),
-                                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
+        (specs / KERNEL_NAME / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": argv,
+                    "display_name": "classroom sandbox",
+                    "language": "python",
+                    "interrupt_mode": "message",
+                    "env": {} if self.box else self._unsafe_env(),
+                }
+            )
+        )
+        km = SandboxedKernelManager(
+            kernel_name=KERNEL_NAME,
+            transport=transport,
+            connection_file=str(conn),
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
+        )
         km.box = self.box
         return km
 
     def _unsafe_env(self) -> dict[str, str]:
         home = self._home()
         paths = [*(str(p.parent) for p in book_packages()), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
-        return {"HOME": str(home), "TMPDIR": str(home / ".tmp"), "CAMLIB_CACHE": str(home / ".cache" / "camlib"),
-                "MPLCONFIGDIR": str(home / ".config" / "matplotlib"), "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONPATH": os.pathsep.join(p for p in dict.fromkeys(paths) if p),
-                "PYTHONUSERBASE": site.getuserbase()}
+        return {
+            "HOME": str(home),
+            "TMPDIR": str(home / ".tmp"),
+            "CAMLIB_CACHE": str(home / ".cache" / "camlib"),
+            "MPLCONFIGDIR": str(home / ".config" / "matplotlib"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": os.pathsep.join(p for p in dict.fromkeys(paths) if p),
+            "PYTHONUSERBASE": site.getuserbase(),
+        }
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         try:
             return self._enter()
         except BaseException:
@@ -202,19 +228,30 @@ class Session:
                 self.box.release()
             raise
 
-    def _enter(self) -> "Session":
+    def _enter(self) -> Session:
         self._fill_home()
         km = self._manager()
-        self.client = _Client(self.nb, km=km, timeout=60, allow_errors=True, interrupt_on_timeout=True,
-                              shutdown_kernel="immediate", record_timing=False,
-                              error_on_timeout={"ename": _TIME_LIMIT, "evalue": "time limit", "traceback": []},
-                              startup_timeout=STARTUP_TIMEOUT, iopub_timeout=IOPUB_GRACE, log=_quiet_logger(),
-                              on_cell_executed=lambda cell, cell_index, execute_reply: self._replies.__setitem__(
-                                  cell_index, execute_reply or {}))
+        self.client = _Client(
+            self.nb,
+            km=km,
+            timeout=60,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            shutdown_kernel="immediate",
+            record_timing=False,
+            error_on_timeout={"ename": _TIME_LIMIT, "evalue": "time limit", "traceback": []},
+            startup_timeout=STARTUP_TIMEOUT,
+            iopub_timeout=IOPUB_GRACE,
+            log=_quiet_logger(),
+            on_cell_executed=lambda cell, cell_index, execute_reply: self._replies.__setitem__(
+                cell_index, execute_reply or {}
+            ),
+        )
         cwd = str(self._home() / "work")
         # cleanup_kc: nbclient kills the kernel on exit even though the manager is ours
-        self._context = self.client.setup_kernel(cwd=cwd, cleanup_kc=True, stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.DEVNULL)
+        self._context = self.client.setup_kernel(
+            cwd=cwd, cleanup_kc=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self._context.__enter__()
         self.client.refused = self.refused
         if self.box is not None:
@@ -230,15 +267,13 @@ class Session:
     def __exit__(self, *exc: Any) -> None:
         if self._namespace is not None:
             self.stragglers = {pid: cmd for pid, cmd in sb.members(self._namespace).items() if pid not in self._own}
-        try:
+        with contextlib.suppress(Exception):  # a kernel that died on its own: nothing left to stop
             self._context.__exit__(None, None, None)
-        except Exception:  # a kernel that died on its own: nothing left to stop
-            pass
         if self._process is not None:
-            try:
-                self._process.wait(timeout=10)  # reap it: no zombie per graded notebook
-            except Exception:  # still there after a kill: kill_namespace below reports it
-                pass
+            # reap it (no zombie per graded notebook); one still there after a kill is what
+            # kill_namespace below reports
+            with contextlib.suppress(Exception):
+                self._process.wait(timeout=10)
         if self._namespace is not None:
             self.leftover = not sb.kill_namespace(self._namespace)
         if self.box is not None:

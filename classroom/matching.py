@@ -7,11 +7,13 @@ the answer key's (the chapters themselves), never the notebook's own list: metad
 a check twice, or a check the chapter does not have, is reported to the teacher and adds
 nothing. Only for a chapter the answer key lacks are the metadata's exercises used, each once.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cambook import exercises as checkers
 
@@ -22,6 +24,7 @@ from .edition import Check, Exercise
 class Match:
     """The chapter (``""`` if unknown), the checks to grade, notes for the teacher, and why the notebook cannot be
     graded at all (``error``, a message for the student and the teacher; ``""`` when it can)."""
+
     chapter: str
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -54,7 +57,7 @@ def _recorded(exercises: list[Any]) -> tuple[list[Check], list[str]]:
             problems.append("an exercise entry of its metadata is not of the student edition's form (ignored)")
             continue
         for pair in pairs:
-            if (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(v, str) for v in pair)):
+            if isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(v, str) for v in pair):
                 found.append(Check(pair[0], pair[1]))
             else:
                 problems.append("a check entry of its metadata is not a [function, checker] pair (ignored)")
@@ -67,8 +70,9 @@ def named_chapter(rel: PurePosixPath, chapters: Sequence[str]) -> str:
     return max(named, key=len) if named else ""
 
 
-def match(rel: PurePosixPath | str, nb: Any, key: Mapping[str, Sequence[Exercise]],
-          chapter: str | None = None) -> Match:
+def match(
+    rel: PurePosixPath | str, nb: Any, key: Mapping[str, Sequence[Exercise]], chapter: str | None = None
+) -> Match:
     """What to grade in the notebook ``nb`` handed in as ``rel``, given the answer key and the teacher's
     ``--chapter`` (None: work it out)."""
     rel = PurePosixPath(rel)
@@ -78,27 +82,43 @@ def match(rel: PurePosixPath | str, nb: Any, key: Mapping[str, Sequence[Exercise
     named = named_chapter(rel, list(key))
     if chapter:
         if chapter not in key:
-            return Match("", [], notes, f"--chapter {chapter} is not a chapter of the book; "
-                                        f"pass one of: {', '.join(key)}.")
+            return Match(
+                "", [], notes, f"--chapter {chapter} is not a chapter of the book; pass one of: {', '.join(key)}."
+            )
         if meta_chapter and meta_chapter != chapter:
             notes.append(f"its metadata says chapter {meta_chapter}, graded as {chapter} (--chapter)")
     elif meta_chapter and named and meta_chapter != named:
-        return Match("", [], notes, f"the file is named for chapter {named} but its metadata says {meta_chapter}: "
-                                    "not graded. Hand in the student edition of the right chapter, or the teacher "
-                                    "passes --chapter.")
+        return Match(
+            "",
+            [],
+            notes,
+            f"the file is named for chapter {named} but its metadata says {meta_chapter}: "
+            "not graded. Hand in the student edition of the right chapter, or the teacher "
+            "passes --chapter.",
+        )
     else:
         chapter = meta_chapter or named
     if not chapter:
-        return Match("", [], notes, "no chapter found: keep the chapter's name in the file name (e.g. "
-                                    "alice_05_map_to_box.ipynb) and the student edition's metadata, or the teacher "
-                                    "passes --chapter.")
+        return Match(
+            "",
+            [],
+            notes,
+            "no chapter found: keep the chapter's name in the file name (e.g. "
+            "alice_05_map_to_box.ipynb) and the student edition's metadata, or the teacher "
+            "passes --chapter.",
+        )
     if chapter in key:
         checks = [c for ex in key[chapter] for c in ex.checks]
     else:
         checks = list(dict.fromkeys(c for c in recorded if c.checker in checkers.EXERCISES))
         if not checks:
-            return Match(chapter, [], notes, f"no exercises to grade: {chapter} is not a chapter of the book and "
-                                             "the notebook does not carry the student edition's metadata.")
+            return Match(
+                chapter,
+                [],
+                notes,
+                f"no exercises to grade: {chapter} is not a chapter of the book and "
+                "the notebook does not carry the student edition's metadata.",
+            )
     expected = set(checks)
     seen: set[Check] = set()
     for c in recorded:

@@ -1,9 +1,10 @@
 """Who handed a notebook in: the student id, from the folder or the file name."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Iterable
 
 
 def student_of(rel: PurePosixPath | str, chapters: Iterable[str] = ()) -> str:

@@ -11,12 +11,13 @@ to ``python -m classroom grade --points assignments/points.csv``. An exercise th
 list gets the default. A check earns ``points * cases passed / cases``, or all or nothing with
 ``--all-or-nothing``.
 """
+
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from .edition import Exercise
 
@@ -31,6 +32,7 @@ class PointsError(ValueError):
 @dataclass(frozen=True)
 class Points:
     """``table[(chapter, checker)]`` -> points; anything else gets ``default``."""
+
     table: Mapping[tuple[str, str], float] = field(default_factory=dict)
     default: float = DEFAULT_POINTS
     all_or_nothing: bool = False
@@ -72,14 +74,17 @@ def read(path: Path | None, all_or_nothing: bool = False) -> Points:
         reader = csv.DictReader(f)
         missing = {"chapter", "checker", "points"} - set(reader.fieldnames or ())
         if missing:
-            raise PointsError(f"{path}: the columns {', '.join(sorted(missing))} are missing; write the file with "
-                              "`python -m classroom generate` (it writes points.csv) and edit its points column")
+            raise PointsError(
+                f"{path}: the columns {', '.join(sorted(missing))} are missing; write the file with "
+                "`python -m classroom generate` (it writes points.csv) and edit its points column"
+            )
         for n, row in enumerate(reader, 2):
             try:
                 value = float(row["points"])
             except (TypeError, ValueError):
-                raise PointsError(f"{path}, line {n}: points must be a number, like 10 or 2.5, "
-                                  f"not {row['points']!r}") from None
+                raise PointsError(
+                    f"{path}, line {n}: points must be a number, like 10 or 2.5, not {row['points']!r}"
+                ) from None
             if not 0 <= value < 1e6:
                 raise PointsError(f"{path}, line {n}: points must be between 0 and 1e6, not {value:g}")
             table[(row["chapter"], row["checker"])] = value

@@ -14,19 +14,20 @@ From the grades' rows (:class:`classroom.grading.Row`), :func:`write_all` writes
   **Think** questions with a blank for the teacher's marks. The teacher's notes stay in the
   grades CSV's ``teacher_notes`` column.
 """
+
 from __future__ import annotations
 
 import csv
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .safe import cell, field
 
 if TYPE_CHECKING:
     from .grading import Row
-
 
 
 def file_name(student: str) -> str:
@@ -35,7 +36,7 @@ def file_name(student: str) -> str:
     return name[:100]
 
 
-def totals(rows: Sequence["Row"]) -> dict[str, dict[str, tuple[float, float]]]:
+def totals(rows: Sequence[Row]) -> dict[str, dict[str, tuple[float, float]]]:
     """``{student: {chapter: (points, max points)}}`` over the checks (not the notebook or Think rows)."""
     out: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
     from .grading import NOTEBOOK, THINK
@@ -50,7 +51,7 @@ def totals(rows: Sequence["Row"]) -> dict[str, dict[str, tuple[float, float]]]:
     return {s: {c: (round(v[0], 2), round(v[1], 2)) for c, v in chapters.items()} for s, chapters in out.items()}
 
 
-def write_students(rows: Sequence["Row"], out: Path) -> Path:
+def write_students(rows: Sequence[Row], out: Path) -> Path:
     """The per-student table: ``student``, then ``<chapter>`` and ``<chapter> max`` for each chapter, then
     ``total`` and ``max``."""
     per = totals(rows)
@@ -60,28 +61,49 @@ def write_students(rows: Sequence["Row"], out: Path) -> Path:
         w.writerow(["student", *(h for c in chapters for h in (c, f"{c} max")), "total", "max"])
         for student in sorted(per):
             got = per[student]
-            w.writerow([cell(student), *(cell(v) for c in chapters for v in got.get(c, (0.0, 0.0))),
-                        cell(round(sum(v[0] for v in got.values()), 2)),
-                        cell(round(sum(v[1] for v in got.values()), 2))])
+            w.writerow(
+                [
+                    cell(student),
+                    *(cell(v) for c in chapters for v in got.get(c, (0.0, 0.0))),
+                    cell(round(sum(v[0] for v in got.values()), 2)),
+                    cell(round(sum(v[1] for v in got.values()), 2)),
+                ]
+            )
     return Path(out)
 
 
-def write_lms(rows: Sequence["Row"], out: Path) -> Path:
+def write_lms(rows: Sequence[Row], out: Path) -> Path:
     """The LMS export (Canvas gradebook layout): one column per chapter, headed ``<chapter> (<max> pts)``."""
     per = totals(rows)
     chapters = sorted({c for s in per.values() for c in s})
     most = {c: max((s.get(c, (0.0, 0.0))[1] for s in per.values()), default=0.0) for c in chapters}
     with Path(out).open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
-                    *(cell(f"{c} ({most[c]:g} pts)") for c in chapters)])
+        w.writerow(
+            [
+                "Student",
+                "ID",
+                "SIS User ID",
+                "SIS Login ID",
+                "Section",
+                *(cell(f"{c} ({most[c]:g} pts)") for c in chapters),
+            ]
+        )
         for student in sorted(per):
-            w.writerow([cell(student), "", "", cell(student), "",
-                        *(cell(per[student].get(c, (0.0, 0.0))[0]) for c in chapters)])
+            w.writerow(
+                [
+                    cell(student),
+                    "",
+                    "",
+                    cell(student),
+                    "",
+                    *(cell(per[student].get(c, (0.0, 0.0))[0]) for c in chapters),
+                ]
+            )
     return Path(out)
 
 
-def feedback(student: str, rows: Sequence["Row"]) -> str:
+def feedback(student: str, rows: Sequence[Row]) -> str:
     """The Markdown feedback of one student: results and messages only (never the teacher's notes)."""
     from .grading import NOTEBOOK, THINK
 
@@ -91,32 +113,43 @@ def feedback(student: str, rows: Sequence["Row"]) -> str:
         checks = [r for r in mine if r.exercise != NOTEBOOK and r.checker != THINK]
         head = next((r for r in mine if r.exercise == NOTEBOOK), None)
         got, most = sum(r.points for r in checks), sum(r.max_points for r in checks)
-        lines += [f"## {field(file, 200)} ({field(mine[0].chapter or 'chapter unknown', 100)})", "",
-                  f"**Points: {got:g} / {most:g}** for the code exercises.", ""]
+        lines += [
+            f"## {field(file, 200)} ({field(mine[0].chapter or 'chapter unknown', 100)})",
+            "",
+            f"**Points: {got:g} / {most:g}** for the code exercises.",
+            "",
+        ]
         if head is not None:
             lines += [f"How your notebook ran: {field(head.message, 600)}", ""]
         if checks:
             lines += ["| # | exercise | result | points | message |", "| --- | --- | --- | --- | --- |"]
             for r in checks:
                 msg = field(r.message, 600).replace("|", "\\|")
-                lines.append(f"| {field(r.number, 10)} | `{field(r.exercise, 60)}` | {r.result} | "
-                             f"{r.points:g} / {r.max_points:g} | {msg} |")
+                lines.append(
+                    f"| {field(r.number, 10)} | `{field(r.exercise, 60)}` | {r.result} | "
+                    f"{r.points:g} / {r.max_points:g} | {msg} |"
+                )
             lines.append("")
         thinks = [r for r in mine if r.checker == THINK]
         if thinks:
             lines += ["### Think questions (marked by your teacher)", ""]
             for r in thinks:
-                lines += [f"**{field(r.exercise, 60)}.** Your answer:", "", "> " + (field(r.message, 4000) or
-                                                                                    "(no answer)"), "",
-                          "Points: ____ / ____", ""]
+                lines += [
+                    f"**{field(r.exercise, 60)}.** Your answer:",
+                    "",
+                    "> " + (field(r.message, 4000) or "(no answer)"),
+                    "",
+                    "Points: ____ / ____",
+                    "",
+                ]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_feedback(rows: Sequence["Row"], folder: Path) -> list[Path]:
+def write_feedback(rows: Sequence[Row], folder: Path) -> list[Path]:
     """One ``<student>.md`` per student in ``folder`` (:func:`feedback`)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    by: dict[str, list["Row"]] = defaultdict(list)
+    by: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by[r.student].append(r)
     written = []
@@ -131,7 +164,7 @@ def write_feedback(rows: Sequence["Row"], folder: Path) -> list[Path]:
     return written
 
 
-def write_all(rows: Sequence["Row"], folder: Path, stem: str) -> list[Path]:
+def write_all(rows: Sequence[Row], folder: Path, stem: str) -> list[Path]:
     """Write the per-student table, the LMS export and the feedback files for ``rows`` into ``folder``;
     returns the tables' paths and the feedback folder."""
     folder = Path(folder)

@@ -5,6 +5,7 @@ may hold text a notebook chose: its file name, its metadata, an exception's mess
 text goes through :func:`field` (one printable line) and, in a CSV, :func:`cell` (a value a
 spreadsheet does not run as a formula).
 """
+
 from __future__ import annotations
 
 import re

@@ -18,17 +18,19 @@ The kernel that runs a submission is started by the command :meth:`Sandbox.wrap`
 The kernel talks to the grader over Unix sockets in a folder bound into the sandbox (ZeroMQ's
 IPC transport), since a new network namespace has no usable TCP at all.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from . import cgroups, seccomp
 
@@ -45,6 +47,7 @@ class SandboxUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one notebook's kernel (``prlimit``); the defaults fit the book's chapters."""
+
     memory: int = 8 * 2**30  # bytes of address space (torch alone maps about 3 GiB)
     cpu_seconds: int = 1200  # CPU time of the kernel process, all its threads together
     processes: int = 256  # processes and threads of the sandbox's user
@@ -58,10 +61,12 @@ class Limits:
 
     def describe(self) -> str:
         """The limits in words, for the summary."""
-        return (f"memory {self.memory / 2**30:g} GiB, CPU {self.cpu_seconds} s, {self.processes} processes, "
-                f"files up to {self.file_size / 2**20:g} MiB, home {self.disk / 2**30:g} GiB and "
-                f"{self.inodes} files, shared memory {self.shm / 2**20:g} MiB, "
-                f"{self.ram / 2**30:g} GiB for the whole notebook where a cgroup can be made")
+        return (
+            f"memory {self.memory / 2**30:g} GiB, CPU {self.cpu_seconds} s, {self.processes} processes, "
+            f"files up to {self.file_size / 2**20:g} MiB, home {self.disk / 2**30:g} GiB and "
+            f"{self.inodes} files, shared memory {self.shm / 2**20:g} MiB, "
+            f"{self.ram / 2**30:g} GiB for the whole notebook where a cgroup can be made"
+        )
 
 
 def missing_protections() -> list[str]:
@@ -82,12 +87,16 @@ def missing_protections() -> list[str]:
     except (OSError, ValueError, IndexError):
         userns = 1
     if userns and not seccomp.supported():
-        missing.append("user namespaces inside the sandbox are not blocked (the seccomp filter is written for "
-                       "x86-64; set user.max_user_namespaces=0 on this grading machine)")
+        missing.append(
+            "user namespaces inside the sandbox are not blocked (the seccomp filter is written for "
+            "x86-64; set user.max_user_namespaces=0 on this grading machine)"
+        )
     if not cgroups.available():
-        missing.append("one cgroup per notebook (memory incl. shared memory, processes): neither cgroup v2 with "
-                       "the memory and pids controllers nor the v1 memory and pids hierarchies can be written "
-                       "here (root needed), so the limits are per process")
+        missing.append(
+            "one cgroup per notebook (memory incl. shared memory, processes): neither cgroup v2 with "
+            "the memory and pids controllers nor the v1 memory and pids hierarchies can be written "
+            "here (root needed), so the limits are per process"
+        )
     return missing
 
 
@@ -134,6 +143,7 @@ class Sandbox:
     """The sandbox of one notebook. ``root`` is a fresh host folder of the grader's that holds the
     notebook's home (``root/home``, bound read-write at :data:`HOME`) and the kernel's socket folder
     (``root/ipc``, bound at the same path)."""
+
     root: Path
     limits: Limits
     packages: tuple[Path, ...]  # package folders, each bound read-only at LIBRARY/<folder name>
@@ -163,13 +173,30 @@ class Sandbox:
             saved = self.root / "home-files"
             shutil.move(str(self.home), saved)
             self.home.mkdir()
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.limits.disk},nr_inodes={self.limits.inodes},"
-                            "mode=0700,nosuid,nodev", "tmpfs", str(self.home)], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "mount",
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    f"size={self.limits.disk},nr_inodes={self.limits.inodes},mode=0700,nosuid,nodev",
+                    "tmpfs",
+                    str(self.home),
+                ],
+                check=True,
+                capture_output=True,
+            )
             for item in saved.iterdir():
                 shutil.move(str(item), self.home / item.name)
             shutil.rmtree(saved, ignore_errors=True)
-        for d in (self.home, self.ipc, self.home / "work", self.home / ".tmp", self.home / ".cache" / "camlib",
-                  self.home / ".config" / "matplotlib"):
+        for d in (
+            self.home,
+            self.ipc,
+            self.home / "work",
+            self.home / ".tmp",
+            self.home / ".cache" / "camlib",
+            self.home / ".config" / "matplotlib",
+        ):
             d.mkdir(parents=True, exist_ok=True)
         self.share(self.home)
         self.share(self.ipc)
@@ -211,23 +238,60 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         """The environment of the kernel inside the sandbox."""
         venv_bin = str(Path(sys.prefix) / "bin")
-        threads = {k: str(self.limits.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                                          "OPENBLAS_NUM_THREADS")} if self.limits.threads else {}
-        return {**threads, "HOME": HOME, "TMPDIR": f"{HOME}/.tmp", "PYTHONPATH": LIBRARY, "PYTHONNOUSERSITE": "1",
-                "PYTHONDONTWRITEBYTECODE": "1", "CAMLIB_CACHE": f"{HOME}/.cache/camlib",
-                "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "MPLBACKEND": "agg", "LANG": "C.UTF-8",
-                "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "USER": "student"}
+        threads = (
+            {k: str(self.limits.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+            if self.limits.threads
+            else {}
+        )
+        return {
+            **threads,
+            "HOME": HOME,
+            "TMPDIR": f"{HOME}/.tmp",
+            "PYTHONPATH": LIBRARY,
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "CAMLIB_CACHE": f"{HOME}/.cache/camlib",
+            "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
+            "MPLBACKEND": "agg",
+            "LANG": "C.UTF-8",
+            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            "USER": "student",
+        }
 
     def wrap(self, command: Sequence[str], cwd: str = f"{HOME}/work") -> list[str]:
         """``command`` (run inside) as the full bwrap command line."""
         bwrap = shutil.which("bwrap")
         if bwrap is None:
             raise SandboxUnavailable(no_bwrap_message())
-        args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent", "--new-session", "--hostname", "sandbox",
-                "--ro-bind", "/usr", "/usr", *_merged_usr_links(), "--ro-bind", "/etc", "/etc",
-                "--proc", "/proc", "--dev", "/dev",
-                "--perms", "01777", "--size", str(self.limits.shm), "--tmpfs", "/dev/shm"]  # shared memory, capped
+        args = [
+            bwrap,
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            *_merged_usr_links(),
+            "--ro-bind",
+            "/etc",
+            "/etc",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--perms",
+            "01777",
+            "--size",
+            str(self.limits.shm),
+            "--tmpfs",
+            "/dev/shm",
+        ]  # shared memory, capped
         if os.geteuid() != 0:
             args[1:1] = ["--unshare-user"]
         for real, where in python_trees():
@@ -253,14 +317,27 @@ class Sandbox:
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
         if os.geteuid() != 0:
             return []
-        return [setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--inh-caps=-all",
-                "--bounding-set=-all", "--no-new-privs"]
+        return [
+            setpriv,
+            f"--reuid={self.uid}",
+            f"--regid={self.uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+        ]
 
     def prlimit(self) -> list[str]:
         nproc = self.limits.processes + (0 if os.geteuid() == 0 else _threads_of(os.getuid()))
-        return [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={self.limits.memory}",
-                f"--cpu={self.limits.cpu_seconds}", f"--nproc={nproc}", f"--fsize={self.limits.file_size}",
-                "--core=0", "--"]
+        return [
+            shutil.which("prlimit") or "/usr/bin/prlimit",
+            f"--as={self.limits.memory}",
+            f"--cpu={self.limits.cpu_seconds}",
+            f"--nproc={nproc}",
+            f"--fsize={self.limits.file_size}",
+            "--core=0",
+            "--",
+        ]
 
 
 def _threads_of(uid: int) -> int:
@@ -279,15 +356,19 @@ def _threads_of(uid: int) -> int:
 
 
 def no_bwrap_message() -> str:
-    return ("bubblewrap is not installed: `apt-get install bubblewrap` (Debian/Ubuntu) gives each notebook a "
-            "sandbox. To grade without one, on a machine that holds nothing else, pass --unsafe.")
+    return (
+        "bubblewrap is not installed: `apt-get install bubblewrap` (Debian/Ubuntu) gives each notebook a "
+        "sandbox. To grade without one, on a machine that holds nothing else, pass --unsafe."
+    )
 
 
 def check_available() -> None:
     """Raise :class:`SandboxUnavailable` unless a sandbox can be made here (a trial run of ``true``)."""
     if sys.platform != "linux":
-        raise SandboxUnavailable("the sandbox needs Linux (bubblewrap and namespaces); pass --unsafe to grade "
-                                 "without one, on a machine that holds nothing else.")
+        raise SandboxUnavailable(
+            "the sandbox needs Linux (bubblewrap and namespaces); pass --unsafe to grade "
+            "without one, on a machine that holds nothing else."
+        )
     if shutil.which("bwrap") is None:
         raise SandboxUnavailable(no_bwrap_message())
     for tool in ("prlimit",) + (("setpriv",) if os.geteuid() == 0 else ()):
@@ -299,19 +380,27 @@ def check_available() -> None:
         box = Sandbox(Path(tmp), Limits(), (Path(__file__).resolve().parent,))  # any package folder will do
         try:
             box.prepare()
-            run = subprocess.run(box.wrap([sys.executable, "-c", "import os; print(os.getpid() < 10)"], cwd=HOME),
-                                 capture_output=True, text=True, timeout=60)
+            run = subprocess.run(
+                box.wrap([sys.executable, "-c", "import os; print(os.getpid() < 10)"], cwd=HOME),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
         finally:
             box.release()
     if run.returncode != 0 or run.stdout.strip() != "True":  # a PID of its own namespace
         why = " ".join(run.stderr.split())[:300] or f"exit status {run.returncode}"
         links = [f"{where} is a symlink to {real}" for real, where in python_trees() if real != where]
         if "execute" in why and links:
-            raise SandboxUnavailable(f"bubblewrap could not start Python in the sandbox ({why}); the cause is the "
-                                     f"virtualenv: {'; '.join(links)}. Make the virtualenv a real folder (python -m "
-                                     "venv at its final place) or run the grader with the real path's python.")
-        raise SandboxUnavailable(f"bubblewrap is installed but could not make a sandbox here ({why}); "
-                                 "on a container, allow user and PID namespaces, or pass --unsafe.")
+            raise SandboxUnavailable(
+                f"bubblewrap could not start Python in the sandbox ({why}); the cause is the "
+                f"virtualenv: {'; '.join(links)}. Make the virtualenv a real folder (python -m "
+                "venv at its final place) or run the grader with the real path's python."
+            )
+        raise SandboxUnavailable(
+            f"bubblewrap is installed but could not make a sandbox here ({why}); "
+            "on a container, allow user and PID namespaces, or pass --unsafe."
+        )
 
 
 # -- every process gone ------------------------------------------------------------------------------
@@ -359,8 +448,6 @@ def kill_namespace(namespace: str, timeout: float = 10) -> bool:
         if time.monotonic() > deadline:
             return False
         for pid in left:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
         time.sleep(0.05)

@@ -7,6 +7,7 @@ with ``CLONE_NEWUSER`` fail with EPERM, ``clone3`` (whose flags a filter cannot 
 ENOSYS, so that the C library falls back on ``clone``, and the x32 system-call numbers fail too.
 Everything else is allowed. It is written for x86-64 (:func:`supported`).
 """
+
 from __future__ import annotations
 
 import errno

@@ -10,11 +10,12 @@ computed name) is noted as such, since what it reaches cannot be read; static an
 dodged (``exec`` of a built string), so the notes are advisory, for a human to read; the marks never
 depend on them.
 """
+
 from __future__ import annotations
 
 import ast
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 # The camlib callables that *are* the answer to each checker's exercise.
 from cambook.exercises import EXERCISES
@@ -24,18 +25,27 @@ BOOK = ("camlib", "cambook")  # the project's packages, as names start
 
 # Names whose *use* is worth a look (they read frames, trace, hook events, detach, connect, import by name)...
 USED = {
-    "inspect.stack": "reads the call stack", "inspect.currentframe": "reads the call stack",
-    "sys._getframe": "reads the call stack", "sys.settrace": "installs a trace function",
-    "threading.settrace": "installs a trace function", "sys.setprofile": "installs a profile function",
-    "events.register": "hooks IPython events", "importlib.import_module": "imports modules by name",
-    "__import__": "imports modules by name", "socket.socket": "opens network connections",
+    "inspect.stack": "reads the call stack",
+    "inspect.currentframe": "reads the call stack",
+    "sys._getframe": "reads the call stack",
+    "sys.settrace": "installs a trace function",
+    "threading.settrace": "installs a trace function",
+    "sys.setprofile": "installs a profile function",
+    "events.register": "hooks IPython events",
+    "importlib.import_module": "imports modules by name",
+    "__import__": "imports modules by name",
+    "socket.socket": "opens network connections",
     "socket.create_connection": "opens network connections",
 }
 # ...and names that are worth a look only when the code assigns to them.
 REPLACED = {
-    "torch.allclose": "replaces a torch function", "torch.equal": "replaces a torch function",
-    "numpy.allclose": "replaces a NumPy function", "np.allclose": "replaces a NumPy function",
-    "json.dumps": "replaces json", "sys.stdout": "replaces an output stream", "sys.stderr": "replaces an output stream",
+    "torch.allclose": "replaces a torch function",
+    "torch.equal": "replaces a torch function",
+    "numpy.allclose": "replaces a NumPy function",
+    "np.allclose": "replaces a NumPy function",
+    "json.dumps": "replaces json",
+    "sys.stdout": "replaces an output stream",
+    "sys.stderr": "replaces an output stream",
     "__module__": "rewrites where a function comes from",
 }
 
@@ -92,8 +102,11 @@ def _indirect(node: ast.AST) -> list[str]:
         computed = len(node.args) > 1 and not isinstance(node.args[1], ast.Constant)
         if name in ("getattr", "builtins.getattr") and computed:
             return ["calls getattr with a computed name (what it takes cannot be read statically)"]
-        if name in ("__import__", "importlib.import_module") and node.args and not isinstance(node.args[0],
-                                                                                               ast.Constant):
+        if (
+            name in ("__import__", "importlib.import_module")
+            and node.args
+            and not isinstance(node.args[0], ast.Constant)
+        ):
             return ["imports a module by a computed name (which one cannot be read statically)"]
         if name in ("globals", "vars", "locals") or name.endswith("importlib.util.find_spec"):
             return [f"reads `{name}()` (what it takes there cannot be read statically)"]

@@ -6,6 +6,7 @@ edition puts a Markdown cell tagged :data:`TAG` after the cell that holds it, wi
 them: :func:`answers` reads them back so that they reach the student's feedback file, where the
 teacher marks them by hand.
 """
+
 from __future__ import annotations
 
 import re

@@ -11,6 +11,7 @@ This file is also sent, as source, into the student's kernel (see ``harness.py``
 there outside any module (hence no dataclasses here): it needs only the standard library and
 NumPy, and imports torch when a tensor comes by.
 """
+
 from __future__ import annotations
 
 import base64
@@ -88,8 +89,11 @@ def encode(value: Any, depth: int = 0) -> dict:
         items = [encode(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
         return {"t": "list" if isinstance(value, list) else "tuple", "items": items}
     if is_dataclass(value) and not isinstance(value, type):
-        return {"t": "spec", "kind": type(value).__name__,
-                "fields": {f.name: encode(getattr(value, f.name), depth + 1) for f in fields(value)}}
+        return {
+            "t": "spec",
+            "kind": type(value).__name__,
+            "fields": {f.name: encode(getattr(value, f.name), depth + 1) for f in fields(value)},
+        }
     return {"t": "opaque", "type": type(value).__name__[:100]}
 
 
@@ -109,8 +113,9 @@ class _Budget:
             raise WireError("the arrays in this message are larger than the grader accepts")
 
 
-def decode(obj: Any, max_bytes: int = MAX_BYTES, specs: bool = False,
-           make_spec: Callable[[str, dict], Any] | None = None) -> Any:
+def decode(
+    obj: Any, max_bytes: int = MAX_BYTES, specs: bool = False, make_spec: Callable[[str, dict], Any] | None = None
+) -> Any:
     """Rebuild a value from :func:`encode`'s output, checking every field; raise :class:`WireError` if
     anything is off. ``specs`` allows dataclass specs (requests); ``make_spec(kind, fields)`` builds them."""
     return _decode(obj, _Budget(max_bytes), 0, specs, make_spec)
@@ -172,8 +177,7 @@ def _decode_array(obj: dict, t: str, budget: _Budget) -> Any:
     dtype, shape, b64 = obj.get("dtype"), obj.get("shape"), obj.get("b64")
     if dtype not in DTYPES:
         raise WireError(f"dtype {str(dtype)[:40]!r} is not one of {', '.join(DTYPES)}")
-    if (not isinstance(shape, list) or len(shape) > 8
-            or not all(type(n) is int and 0 <= n < 2**31 for n in shape)):
+    if not isinstance(shape, list) or len(shape) > 8 or not all(type(n) is int and 0 <= n < 2**31 for n in shape):
         raise WireError("a shape must be at most 8 non-negative ints")
     if t == "npscalar" and shape:
         raise WireError("a NumPy scalar has shape []")

@@ -17,6 +17,7 @@ function called somewhere else, and judge the values it gets back with the same 
 :func:`verdict` is the programmatic form of a check: it returns a :class:`Verdict` instead
 of printing.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -25,9 +26,27 @@ from .core import Case, CheckFailed, Layer, Net, Raised, Returned, Verdict, mate
 from .registry import EXERCISES, Exercise, cases, exercise, judge
 from .running import call, reference_calls, verdict, where_raised
 
-__all__ = ["Case", "CheckFailed", "Layer", "Net", "Raised", "Returned", "Verdict", "materialize", "observe",
-           "EXERCISES", "Exercise", "cases", "exercise", "judge", "call", "reference_calls", "verdict",
-           "where_raised", *(name for name in EXERCISES)]  # and a check_* function per exercise, below
+__all__ = [
+    "Case",
+    "CheckFailed",
+    "Layer",
+    "Net",
+    "Raised",
+    "Returned",
+    "Verdict",
+    "materialize",
+    "observe",
+    "EXERCISES",
+    "Exercise",
+    "cases",
+    "exercise",
+    "judge",
+    "call",
+    "reference_calls",
+    "verdict",
+    "where_raised",
+    *(name for name in EXERCISES),
+]  # and a check_* function per exercise, below
 
 
 def _checker(name: str) -> Callable[[Callable], None]:

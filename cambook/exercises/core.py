@@ -1,5 +1,6 @@
 """What a check is made of: a case (plain data), what the function did on it, the verdict;
 and the small helpers the judges share."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class Net:
     A case that needs a model holds a ``Net``; the model itself is built where the reader's
     function runs (:meth:`build`), so that the case stays plain data.
     """
+
     kind: str  # "gapnet" or "flattennet"
     num_classes: int
     widths: tuple[int, ...]
@@ -43,6 +45,7 @@ class Net:
 @dataclass(frozen=True)
 class Layer:
     """The submodule ``path`` (e.g. ``"features"`` or ``"features.5"``) of the network in argument ``net``."""
+
     net: int
     path: str
 
@@ -51,6 +54,7 @@ class Layer:
 class Case:
     """One call of the reader's function: what it is, in words, and its arguments (plain data,
     :class:`Net` and :class:`Layer` included)."""
+
     label: str
     args: tuple
     raises: bool = False  # the model raises on these inputs, on purpose (a hook must still be removed)
@@ -83,6 +87,7 @@ def observe(args: tuple) -> dict[str, int]:
 @dataclass(frozen=True)
 class Returned:
     """The function returned ``value``; ``observed`` is :func:`observe` after the call."""
+
     value: Any
     observed: dict = field(default_factory=dict)
 
@@ -90,6 +95,7 @@ class Returned:
 @dataclass(frozen=True)
 class Raised:
     """The function raised ``kind`` (the exception's class name) with ``message``, at ``line`` of its own code."""
+
     kind: str
     message: str
     line: str = ""
@@ -103,6 +109,7 @@ class Verdict:
     Printed as plain text: ``PASS check_x: 5 cases passed.``, ``FAIL check_x: <what is wrong>``, or
     ``TODO check_x: not implemented yet ...`` while the function still raises NotImplementedError.
     """
+
     checker: str
     passed: bool
     message: str
@@ -115,28 +122,33 @@ class Verdict:
 
 
 # -- helpers for the judges -------------------------------------------------------------------
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """The name of ``value``'s type as a student reads it (a value sent from the sandbox says its own)."""
     return getattr(value, "type_name", None) or type(value).__name__
 
 
-def _expect_tensor(out: Any, shape: tuple, what: str) -> torch.Tensor:
+def expect_tensor(out: Any, shape: tuple, what: str) -> torch.Tensor:
+    """``out`` detached, if it is a tensor of ``shape``; else CheckFailed saying what ``what`` should be."""
     if not isinstance(out, torch.Tensor):
-        raise CheckFailed(f"{what} should be a torch.Tensor of shape {tuple(shape)}, got {_type_name(out)}.")
+        raise CheckFailed(f"{what} should be a torch.Tensor of shape {tuple(shape)}, got {type_name(out)}.")
     if tuple(out.shape) != tuple(shape):
         raise CheckFailed(f"{what} should have shape {tuple(shape)}, got {tuple(out.shape)}.")
     return out.detach()
 
 
-def _close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4, rtol: float = 1e-4) -> bool:
+def all_close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4, rtol: float = 1e-4) -> bool:
+    """Same shape, every value finite, and equal within the tolerances (NaN and inf never pass)."""
     if a.shape != b.shape:
         return False
     a, b = a.detach().double(), b.detach().double()
     return bool(torch.isfinite(a).all()) and bool(torch.allclose(a, b, atol=atol, rtol=rtol))
 
 
-def _t(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
+def normal_tensor(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
+    """A float32 tensor of ``shape`` drawn from N(0, scale²) with ``rng``."""
     return torch.from_numpy((rng.standard_normal(shape) * scale).astype(np.float32))
 
 
-def _seed(rng: np.random.Generator) -> int:
+def draw_seed(rng: np.random.Generator) -> int:
+    """A seed for torch drawn from ``rng`` (so that a case's network is fixed by the case's seed)."""
     return int(rng.integers(0, 2**31 - 1))

@@ -1,4 +1,5 @@
 """Calling the reader's function here, in the book, and naming camlib's answer if it uses it."""
+
 from __future__ import annotations
 
 import ast
@@ -6,8 +7,9 @@ import inspect
 import textwrap
 import traceback
 import types
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
@@ -18,15 +20,22 @@ from .core import Case, Raised, Returned, Verdict, materialize, observe
 from .registry import cases, exercise, judge
 
 # library code, skipped when pointing at the reader's line: torch, NumPy, camlib and cambook
-_LIBRARIES = (Path(torch.__file__).parent, Path(np.__file__).parent, Path(camlib.__file__).parent,
-              Path(__file__).parents[1])
+_LIBRARIES = (
+    Path(torch.__file__).parent,
+    Path(np.__file__).parent,
+    Path(camlib.__file__).parent,
+    Path(__file__).parents[1],
+)
 OWN = "cambook.exercises"  # the checkers' own package: a solution may import its check_* functions, nothing else
 
 
 def imports_internals(node: ast.AST) -> bool:
     """Whether ``node`` is ``from cambook.exercises[.module] import ...`` of anything but ``check_*`` functions."""
-    return (isinstance(node, ast.ImportFrom) and (node.module or "").startswith(OWN)
-            and any(not a.name.startswith("check_") for a in node.names))
+    return (
+        isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith(OWN)
+        and any(not a.name.startswith("check_") for a in node.names)
+    )
 
 
 def where_raised(err: BaseException) -> str:
@@ -66,14 +75,16 @@ def reference_calls(fn: Callable, references: Sequence[str]) -> list[str]:
     def own(obj) -> bool:  # the checkers' package, one of its modules, or one of its internals
         name = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None) or ""
         short = getattr(obj, "__name__", "")
-        return (name == OWN or name.startswith(OWN + ".")) and not (callable(obj) and short.startswith("check_")
-                                                                    and not isinstance(obj, types.ModuleType))
+        return (name == OWN or name.startswith(OWN + ".")) and not (
+            callable(obj) and short.startswith("check_") and not isinstance(obj, types.ModuleType)
+        )
 
     found = []
     if id(fn) in targets:
         found.append(targets[id(fn)])
     code, env = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
     if code is not None:
+
         def names(c: types.CodeType):
             yield from c.co_names
             for const in c.co_consts:
@@ -86,8 +97,9 @@ def reference_calls(fn: Callable, references: Sequence[str]) -> list[str]:
             if id(obj) in targets:
                 found.append(targets[id(obj)])
             elif isinstance(obj, types.ModuleType):
-                found += [targets[id(getattr(obj, a, None))] for a in sorted(used)
-                          if id(getattr(obj, a, None)) in targets]
+                found += [
+                    targets[id(getattr(obj, a, None))] for a in sorted(used) if id(getattr(obj, a, None)) in targets
+                ]
             if obj is not None and own(obj):
                 found.append(OWN)
     short = {r.rsplit(".", 1)[1]: r for r in references}
@@ -114,10 +126,15 @@ def verdict(checker: str, fn: Callable, seed: int | None = None) -> Verdict:
         outcomes.append(call(fn, case))
         if isinstance(outcomes[-1], Raised) and not case.raises:
             break  # the first crash is the message; the remaining cases would not change it
-    result = judge(checker, drawn[:len(outcomes)], outcomes)
+    result = judge(checker, drawn[: len(outcomes)], outcomes)
     used = reference_calls(fn, ex.references)
     if used and result.passed:
         named = ", ".join(f"`{u}`" for u in used)
-        return Verdict(checker, False, f"{result.cases} cases pass, but your function uses {named}, the book's own "
-                                       "answer to this exercise: write it without it.", result.cases)
+        return Verdict(
+            checker,
+            False,
+            f"{result.cases} cases pass, but your function uses {named}, the book's own "
+            "answer to this exercise: write it without it.",
+            result.cases,
+        )
     return result

@@ -6,6 +6,7 @@ notebook per attack, and a small class handing in a two-exercise chapter (``91_a
 made-up answer key) the ways a teacher's students do. Every attack must fail, or be contained
 and reported, and the honest notebooks graded beside them must keep their points.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,47 +29,73 @@ from classroom.points import Points
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = answer_key(ROOT / "book" / "chapters")
-SOLUTIONS = {ex.name: nbformat.read(ROOT / "book" / "chapters" / f"{ch}.ipynb", as_version=4).cells[ex.cell].source
-             for ch, exs in KEY.items() for ex in exs}
+SOLUTIONS = {
+    ex.name: nbformat.read(ROOT / "book" / "chapters" / f"{ch}.ipynb", as_version=4).cells[ex.cell].source
+    for ch, exs in KEY.items()
+    for ex in exs
+}
 CHECKS = [[c.function, c.checker] for exs in KEY.values() for ex in exs for c in ex.checks]
 IMPORTS = "import numpy as np\nimport torch\nfrom scipy import ndimage\nimport camlib"
 STUBS = {f: f"def {f}(*args):\n    raise NotImplementedError('write it')" for f, _ in CHECKS}
-ZEROS = {"iou_matrix": "def iou_matrix(a, b):\n    return torch.zeros(len(a), len(b))",
-         "region_logit": "def region_logit(features, weight, class_idx, mask):\n"
-                         "    return torch.zeros(features.shape[0])"}
+ZEROS = {
+    "iou_matrix": "def iou_matrix(a, b):\n    return torch.zeros(len(a), len(b))",
+    "region_logit": "def region_logit(features, weight, class_idx, mask):\n    return torch.zeros(features.shape[0])",
+}
 ATTACKED = [["iou_matrix", "check_iou_matrix"], ["region_logit", "check_region_logit"]]  # most attacks hand these in
 # One planted wrong answer per chapter exercise, and words of the message the grader must return.
 WRONG = {
-    "class_rank": ("def class_rank(logits, class_idx):\n"
-                   "    return (logits > logits.gather(1, class_idx[:, None])).sum(dim=1)", "one too small"),
-    "head_params": ("def head_params(n_ch, h, w, num_classes, hidden=()):\n"
-                    "    widths = [n_ch * h * w, *hidden, num_classes]\n"
-                    "    return sum(a * b for a, b in zip(widths[:-1], widths[1:])), n_ch * num_classes",
-                    "count the biases"),
-    "masked_gap_head": ("def masked_gap_head(features, mask, weight, bias):\n"
-                        "    hw = features.shape[2] * features.shape[3]\n"
-                        "    return (features * mask[:, None]).sum(dim=(2, 3)) / hw @ weight.T + bias",
-                        "divided the masked sum by h*w"),
-    "capture": ("def capture(model, layer, x):\n    kept = {}\n"
-                "    layer.register_forward_hook(lambda m, i, o: kept.update(f=o))\n"
-                "    with torch.no_grad():\n        model(x)\n    return kept['f']", "still attached"),
-    "region_logit": ("def region_logit(features, weight, class_idx, mask):\n"
-                     "    maps = torch.einsum('bc,bchw->bhw', weight[class_idx], features)\n"
-                     "    return (maps * mask).sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1)",
-                     "mean over the region"),
-    "normalize": ("def normalize(maps):\n    peak = maps.amax(dim=(-2, -1), keepdim=True)\n"
-                  "    return torch.where(peak != 0, maps / peak, torch.zeros_like(maps))", "apply the ReLU"),
-    "mass_box": (SOLUTIONS["mass_box"].replace("int(xs.max()) + 1, int(ys.max()) + 1",
-                                               "int(xs.max()), int(ys.max())"), "Off by one"),
-    "iou_matrix": ("def iou_matrix(a, b):\n    a, b = a[:, None].double(), b[None].double()\n"
-                   "    iw = (torch.minimum(a[..., 2], b[..., 2]) - torch.maximum(a[..., 0], b[..., 0]) + 1)\n"
-                   "    ih = (torch.minimum(a[..., 3], b[..., 3]) - torch.maximum(a[..., 1], b[..., 1]) + 1)\n"
-                   "    inter = iw.clamp(min=0) * ih.clamp(min=0)\n"
-                   "    area = lambda r: (r[..., 2] - r[..., 0] + 1) * (r[..., 3] - r[..., 1] + 1)\n"
-                   "    return (inter / (area(a) + area(b) - inter)).float()", "a +1 in the widths"),
-    "missed_at_k": ("def missed_at_k(logits, labels, k):\n"
-                    "    rank = 1 + (logits > logits.gather(1, labels[:, None])).sum(dim=1)\n"
-                    "    return (rank <= k).nonzero().flatten()", "(the hits)"),
+    "class_rank": (
+        "def class_rank(logits, class_idx):\n    return (logits > logits.gather(1, class_idx[:, None])).sum(dim=1)",
+        "one too small",
+    ),
+    "head_params": (
+        "def head_params(n_ch, h, w, num_classes, hidden=()):\n"
+        "    widths = [n_ch * h * w, *hidden, num_classes]\n"
+        "    return sum(a * b for a, b in zip(widths[:-1], widths[1:])), n_ch * num_classes",
+        "count the biases",
+    ),
+    "masked_gap_head": (
+        "def masked_gap_head(features, mask, weight, bias):\n"
+        "    hw = features.shape[2] * features.shape[3]\n"
+        "    return (features * mask[:, None]).sum(dim=(2, 3)) / hw @ weight.T + bias",
+        "divided the masked sum by h*w",
+    ),
+    "capture": (
+        "def capture(model, layer, x):\n    kept = {}\n"
+        "    layer.register_forward_hook(lambda m, i, o: kept.update(f=o))\n"
+        "    with torch.no_grad():\n        model(x)\n    return kept['f']",
+        "still attached",
+    ),
+    "region_logit": (
+        "def region_logit(features, weight, class_idx, mask):\n"
+        "    maps = torch.einsum('bc,bchw->bhw', weight[class_idx], features)\n"
+        "    return (maps * mask).sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1)",
+        "mean over the region",
+    ),
+    "normalize": (
+        "def normalize(maps):\n    peak = maps.amax(dim=(-2, -1), keepdim=True)\n"
+        "    return torch.where(peak != 0, maps / peak, torch.zeros_like(maps))",
+        "apply the ReLU",
+    ),
+    "mass_box": (
+        SOLUTIONS["mass_box"].replace("int(xs.max()) + 1, int(ys.max()) + 1", "int(xs.max()), int(ys.max())"),
+        "Off by one",
+    ),
+    "iou_matrix": (
+        "def iou_matrix(a, b):\n    a, b = a[:, None].double(), b[None].double()\n"
+        "    iw = (torch.minimum(a[..., 2], b[..., 2]) - torch.maximum(a[..., 0], b[..., 0]) + 1)\n"
+        "    ih = (torch.minimum(a[..., 3], b[..., 3]) - torch.maximum(a[..., 1], b[..., 1]) + 1)\n"
+        "    inter = iw.clamp(min=0) * ih.clamp(min=0)\n"
+        "    area = lambda r: (r[..., 2] - r[..., 0] + 1) * (r[..., 3] - r[..., 1] + 1)\n"
+        "    return (inter / (area(a) + area(b) - inter)).float()",
+        "a +1 in the widths",
+    ),
+    "missed_at_k": (
+        "def missed_at_k(logits, labels, k):\n"
+        "    rank = 1 + (logits > logits.gather(1, labels[:, None])).sum(dim=1)\n"
+        "    return (rank <= k).nonzero().flatten()",
+        "(the hits)",
+    ),
     "gradcam_maps": (SOLUTIONS["gradcam_maps"].replace(".relu()", ""), "ReLU is missing"),
 }
 
@@ -81,8 +108,11 @@ def notebook(*cells: str, checks=ATTACKED) -> nbformat.NotebookNode:
 
 
 def digest(folder: Path, pattern: str = "*") -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob(pattern)) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob(pattern))
+        if p.is_file()
+    }
 
 
 def library_digest() -> dict[str, str]:
@@ -111,106 +141,151 @@ class Listener:
                 continue
 
 
-USERNS = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-          "made = libc.unshare(0x10000000) == 0  # CLONE_NEWUSER: a user namespace of its own\n"
-          "raise RuntimeError('userns: ' + ('made' if made else os.strerror(ctypes.get_errno())))")
+USERNS = (
+    "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+    "made = libc.unshare(0x10000000) == 0  # CLONE_NEWUSER: a user namespace of its own\n"
+    "raise RuntimeError('userns: ' + ('made' if made else os.strerror(ctypes.get_errno())))"
+)
 
 
 def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat.NotebookNode]:
     """``{file name: notebook}``: one notebook per attack class, each with wrong or no answers."""
     zeros = "\n\n".join(ZEROS.values())
     nbs = {
-        "a01_allclose.ipynb": notebook(IMPORTS, "torch.allclose = lambda *a, **k: True\n"
-                                       "torch.equal = lambda *a, **k: True\n"
-                                       "import numpy\nnumpy.allclose = lambda *a, **k: True", zeros),
-        "a02_getattr.ipynb": notebook(IMPORTS, "import builtins\n_real = builtins.getattr\n"
-                                      "def _fake(obj, name, *default):\n"
-                                      "    if str(name).startswith('check_') or name in ('judge', 'verdict'):\n"
-                                      "        return lambda *a, **k: True\n"
-                                      "    return _real(obj, name, *default)\n"
-                                      "builtins.getattr = _fake", zeros),
+        "a01_allclose.ipynb": notebook(
+            IMPORTS,
+            "torch.allclose = lambda *a, **k: True\n"
+            "torch.equal = lambda *a, **k: True\n"
+            "import numpy\nnumpy.allclose = lambda *a, **k: True",
+            zeros,
+        ),
+        "a02_getattr.ipynb": notebook(
+            IMPORTS,
+            "import builtins\n_real = builtins.getattr\n"
+            "def _fake(obj, name, *default):\n"
+            "    if str(name).startswith('check_') or name in ('judge', 'verdict'):\n"
+            "        return lambda *a, **k: True\n"
+            "    return _real(obj, name, *default)\n"
+            "builtins.getattr = _fake",
+            zeros,
+        ),
         "a03_reference_importlib.ipynb": notebook(
-            IMPORTS, "import importlib\niou_matrix = importlib.import_module('camlib.metrics').iou",
-            "from cambook.exercises.chapters import _cam_reference\nregion_logit = _cam_reference"),
+            IMPORTS,
+            "import importlib\niou_matrix = importlib.import_module('camlib.metrics').iou",
+            "from cambook.exercises.chapters import cam_reference\nregion_logit = cam_reference",
+        ),
         "a04_reference_dunder.ipynb": notebook(
-            IMPORTS, "iou_matrix = getattr(__import__('camlib'), 'iou')\niou_matrix.__module__ = '__main__'",
+            IMPORTS,
+            "iou_matrix = getattr(__import__('camlib'), 'iou')\niou_matrix.__module__ = '__main__'",
             "def region_logit(features, weight, class_idx, mask):\n    import inspect\n"
             "    for info in inspect.stack():\n"
             "        for value in info.frame.f_locals.values():\n"
             "            if isinstance(value, torch.Tensor) and value.shape == (features.shape[0],):\n"
             "                return value\n"
-            "    return torch.zeros(features.shape[0])"),
+            "    return torch.zeros(features.shape[0])",
+        ),
         "a05_trace_jump.ipynb": notebook(
-            IMPORTS, "import sys\n"
+            IMPORTS,
+            "import sys\n"
             "def _jump(frame, event, arg):\n"
             "    if event == 'call' and 'check' in frame.f_code.co_name or 'judge' in frame.f_code.co_name:\n"
             "        frame.f_trace = _jump\n"
             "    if event == 'line' and frame.f_code.co_name in ('judge', '_grade', 'answer'):\n"
             "        try:\n            frame.f_lineno = frame.f_code.co_firstlineno + 1\n        except Exception:\n"
             "            pass\n"
-            "    return _jump\nsys.settrace(_jump)", STUBS["iou_matrix"], STUBS["region_logit"]),
+            "    return _jump\nsys.settrace(_jump)",
+            STUBS["iou_matrix"],
+            STUBS["region_logit"],
+        ),
         "a06_stdout_wrapper.ipynb": notebook(
-            IMPORTS, "import sys, io\nclass _Rewrite(io.TextIOBase):\n"
+            IMPORTS,
+            "import sys, io\nclass _Rewrite(io.TextIOBase):\n"
             "    def __init__(self, inner):\n        self.inner = inner\n"
             "    def write(self, text):\n"
             "        text = text.replace('\"ok\": false', '\"ok\": true').replace('fail', 'pass')\n"
             "        text = text.replace('FAIL', 'PASS')\n"
             "        return self.inner.write(text)\n"
             "    def flush(self):\n        self.inner.flush()\n"
-            "sys.stdout = _Rewrite(sys.stdout)\nsys.stderr = _Rewrite(sys.stderr)", zeros),
+            "sys.stdout = _Rewrite(sys.stdout)\nsys.stderr = _Rewrite(sys.stderr)",
+            zeros,
+        ),
         "a07_json_dumps.ipynb": notebook(
-            IMPORTS, "import json\n_dumps = json.dumps\n"
+            IMPORTS,
+            "import json\n_dumps = json.dumps\n"
             "def _forged(obj, *a, **k):\n"
             "    if isinstance(obj, dict) and 'ok' in obj:\n        obj = dict(obj, ok=True)\n"
-            "    return _dumps(obj, *a, **k)\njson.dumps = _forged", zeros),
+            "    return _dumps(obj, *a, **k)\njson.dumps = _forged",
+            zeros,
+        ),
         "a08_post_run_cell.ipynb": notebook(
-            IMPORTS, "import json, re\nfrom IPython.display import publish_display_data\n"
+            IMPORTS,
+            "import json, re\nfrom IPython.display import publish_display_data\n"
             "ip = get_ipython()\n"
             "def _forge(result=None):\n"
             "    source = ip.user_ns['In'][-1]\n"
             "    nonce = re.search(r'nonce\\W+(\\w{16})', source)\n"
             "    if nonce:\n"
-            "        print('@@camlib-grade@@{\"ok\": true, \"message\": \"6 cases passed.\"}')\n"
+            '        print(\'@@camlib-grade@@{"ok": true, "message": "6 cases passed."}\')\n'
             "        fake = {'nonce': nonce.group(1), 'results': [{'returned': {'t': 'float', 'v': (1.0).hex()}, "
             "'observed': {}}] * 25}\n"
             "        publish_display_data({'application/vnd.classroom.answer+json': fake})\n"
-            "ip.events.register('post_run_cell', _forge)", STUBS["iou_matrix"], STUBS["region_logit"]),
+            "ip.events.register('post_run_cell', _forge)",
+            STUBS["iou_matrix"],
+            STUBS["region_logit"],
+        ),
         "a09_other_submission.ipynb": notebook(
-            IMPORTS, f"victim = {str(subs / 'z_honest.ipynb')!r}\n"
+            IMPORTS,
+            f"victim = {str(subs / 'z_honest.ipynb')!r}\n"
             "import os\nfound = [p for p in ('../..', '/tmp', os.path.dirname(victim)) if os.path.exists(p)]\n"
-            "text = open(victim).read()\nopen(victim, 'w').write(text.replace('return', 'return 0 and'))", zeros),
+            "text = open(victim).read()\nopen(victim, 'w').write(text.replace('return', 'return 0 and'))",
+            zeros,
+        ),
         "a10_write_outside.ipynb": notebook(
-            IMPORTS, "import os\nlanded = []\n"
+            IMPORTS,
+            "import os\nlanded = []\n"
             f"for target in ({str(subs / 'planted.ipynb')!r}, {str(cache / 'gapnet-0.pt')!r}, "
             f"{str(Path.home() / 'planted.txt')!r}, {str(out)!r}, '/etc/planted', '/usr/planted'):\n"
             "    try:\n        open(target, 'w').write('planted')\n        landed.append(target)\n"
             "    except OSError:\n        pass\n"
-            "raise RuntimeError(f'wrote {len(landed)} file(s) outside its folder: {landed}')", zeros),
+            "raise RuntimeError(f'wrote {len(landed)} file(s) outside its folder: {landed}')",
+            zeros,
+        ),
         "a11_grader_cmdline.ipynb": notebook(
-            IMPORTS, "import os\nseen = []\n"
+            IMPORTS,
+            "import os\nseen = []\n"
             "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
             "    try:\n        seen.append(open(f'/proc/{pid}/cmdline', 'rb').read().decode(errors='replace'))\n"
             "    except OSError:\n        pass\n"
             f"hits = [c for c in seen if {str(subs)!r} in c or {str(out)!r} in c]\n"
-            "raise RuntimeError(f'saw {len(seen)} processes, {len(hits)} of them the grader: {hits[:1]}')", zeros),
+            "raise RuntimeError(f'saw {len(seen)} processes, {len(hits)} of them the grader: {hits[:1]}')",
+            zeros,
+        ),
         "a12_loopback.ipynb": notebook(
-            IMPORTS, "import socket\ntry:\n"
+            IMPORTS,
+            "import socket\ntry:\n"
             f"    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n    outcome = 'connected'\n"
             "except OSError as err:\n    outcome = type(err).__name__\n"
-            "raise RuntimeError(f'loopback: {outcome}')", zeros),
+            "raise RuntimeError(f'loopback: {outcome}')",
+            zeros,
+        ),
         "a13_edit_checker.ipynb": notebook(
-            IMPORTS, "from cambook import exercises as ex\n"
-            "open(ex.__file__, 'a').write('\\nEXERCISES.clear()\\n')", zeros),
-        "a14_memory.ipynb": notebook(
-            IMPORTS, "hog = np.ones(16 * 2**30, dtype=np.uint8)", zeros),
+            IMPORTS,
+            "from cambook import exercises as ex\nopen(ex.__file__, 'a').write('\\nEXERCISES.clear()\\n')",
+            zeros,
+        ),
+        "a14_memory.ipynb": notebook(IMPORTS, "hog = np.ones(16 * 2**30, dtype=np.uint8)", zeros),
         "a15_detached_process.ipynb": notebook(
-            IMPORTS, "import subprocess, sys\n"
+            IMPORTS,
+            "import subprocess, sys\n"
             f"script = \"import time, pathlib; time.sleep(8); pathlib.Path({str(out)!r}).write_text('hacked')\"\n"
-            "child = subprocess.Popen([sys.executable, '-c', script], start_new_session=True)", zeros),
+            "child = subprocess.Popen([sys.executable, '-c', script], start_new_session=True)",
+            zeros,
+        ),
         "a16_stub_after_edit.ipynb": notebook(IMPORTS, STUBS["iou_matrix"], STUBS["region_logit"], USERNS),
         "b1_wrong_answers.ipynb": notebook(IMPORTS, *(src for src, _ in WRONG.values()), checks=CHECKS),
-        "b2_raises_midway.ipynb": notebook(IMPORTS, SOLUTIONS["iou_matrix"], "print('about to fail')\n1 / 0",
-                                           SOLUTIONS["region_logit"]),
+        "b2_raises_midway.ipynb": notebook(
+            IMPORTS, SOLUTIONS["iou_matrix"], "print('about to fail')\n1 / 0", SOLUTIONS["region_logit"]
+        ),
         "b3_kills_its_kernel.ipynb": notebook(IMPORTS, "import os\nos._exit(1)", SOLUTIONS["iou_matrix"]),
         "b4_no_exercises.ipynb": notebook("print('no exercises here')", checks=[]),
     }
@@ -218,30 +293,38 @@ def attacks(subs: Path, out: Path, cache: Path, port: int) -> dict[str, nbformat
     def join(*names: str) -> nbformat.NotebookNode:  # one kernel for several attacks: a faster run
         return notebook(IMPORTS, *(c.source for n in names for c in nbs.pop(n).cells[1:-1]), zeros)
 
-    nbs["a01_patches.ipynb"] = join("a01_allclose.ipynb", "a02_getattr.ipynb", "a06_stdout_wrapper.ipynb",
-                                    "a07_json_dumps.ipynb")
+    nbs["a01_patches.ipynb"] = join(
+        "a01_allclose.ipynb", "a02_getattr.ipynb", "a06_stdout_wrapper.ipynb", "a07_json_dumps.ipynb"
+    )
     nbs["a13_contained.ipynb"] = join("a13_edit_checker.ipynb", "a14_memory.ipynb", "a15_detached_process.ipynb")
-    nbs["a09_escapes.ipynb"] = join("a09_other_submission.ipynb", "a10_write_outside.ipynb",
-                                    "a11_grader_cmdline.ipynb", "a12_loopback.ipynb")
+    nbs["a09_escapes.ipynb"] = join(
+        "a09_other_submission.ipynb", "a10_write_outside.ipynb", "a11_grader_cmdline.ipynb", "a12_loopback.ipynb"
+    )
     return nbs
 
 
 # -- a class handing in a two-exercise chapter (issue 18: what a teacher found) --------------------
 MINI = "91_alpha"
-MINI_KEY = {MINI: [Exercise(MINI, 1, 0, ("box_iou",), (Check("box_iou", "check_iou"),)),
-                   Exercise(MINI, 2, 1, ("peak",), (Check("peak", "check_peak"),))],
-            "92_beta": [Exercise("92_beta", 1, 0, ("peak",), (Check("peak", "check_peak"),))]}
+MINI_KEY = {
+    MINI: [
+        Exercise(MINI, 1, 0, ("box_iou",), (Check("box_iou", "check_iou"),)),
+        Exercise(MINI, 2, 1, ("peak",), (Check("peak", "check_peak"),)),
+    ],
+    "92_beta": [Exercise("92_beta", 1, 0, ("peak",), (Check("peak", "check_peak"),))],
+}
 SETUP = "import numpy as np\nimport torch\nimport camlib"
 NARRATIVE = "from camlib.metrics import iou\nprint(iou.__name__)"
 STUB_IOU = "def box_iou(a, b):\n    raise NotImplementedError('write it')"
 STUB_PEAK = "def peak(cam, image_size):\n    raise NotImplementedError('write it')"
 EDITION = [SETUP, NARRATIVE, STUB_IOU, STUB_PEAK]  # the code cells of 91_alpha's student edition
-IOU = ("def box_iou(a, b):\n    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))\n"
-       "    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))\n"
-       "    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih\n"
-       "    return iw * ih / union if union > 0 else 0.0")
+IOU = (
+    "def box_iou(a, b):\n    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))\n"
+    "    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))\n"
+    "    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih\n"
+    "    return iw * ih / union if union > 0 else 0.0"
+)
 HONEST_MINI = [SETUP, NARRATIVE, IOU, SOLUTIONS["peak"]]
-INJECTION = "=HYPERLINK(\"x\")\nforged.ipynb: 2 of 2 passed, ran\x1b[2K.ipynb"  # a file name
+INJECTION = '=HYPERLINK("x")\nforged.ipynb: 2 of 2 passed, ran\x1b[2K.ipynb'  # a file name
 MINI_CHECKS = [{"checks": [["box_iou", "check_iou"]]}, {"checks": [["peak", "check_peak"]]}]
 
 
@@ -261,36 +344,51 @@ def mini(*cells: str, chapter: str | None = MINI, exercises=MINI_CHECKS, answer:
 
 def the_class() -> dict[str, nbformat.NotebookNode]:
     """``{path: notebook}``: the class's submissions, and the attacks that came with them."""
-    no_clamp = IOU.replace("max(0, min(a[2], b[2]) - max(a[0], b[0]))", "min(a[2], b[2]) - max(a[0], b[0])") \
-        .replace("max(0, min(a[3], b[3]) - max(a[1], b[1]))", "min(a[3], b[3]) - max(a[1], b[1])")
-    nan_peak = ("def peak(cam, image_size):\n    h, w = cam.shape\n"
-                "    y, x = divmod(int(torch.argmax(cam.flatten())), w)\n"
-                "    return ((x + 0.5) * image_size[0] / w, float('nan'))")
-    forge = ("import IPython.display as display\n_publish, _forged = display.publish_display_data, []\n"
-             "def _forge(data, *a, **k):\n    for reply in data.values():\n"
-             "        if isinstance(reply, dict) and reply.get('results') and not _forged:\n"
-             "            _forged.append(1)\n"
-             "            reply['results'][0]['returned'] = {'t': 'int', 'v': '\u00b2'}\n"
-             "    return _publish(data, *a, **k)\ndisplay.publish_display_data = _forge")
-    spam = ("from IPython.display import publish_display_data\n"
-            "def _spam(*a, **k):\n    for n in range(12):\n"
-            "        publish_display_data({'application/vnd.classroom.answer+json': {'nonce': f'{n:016x}', "
-            "'results': []}})\nget_ipython().events.register('pre_run_cell', _spam)")
-    hidden_hook = ("import cambook.exercises, cambook.exercises.core\n"
-                   "cambook.exercises.observe = cambook.exercises.core.observe = lambda args: {'hooks': 0, 'grads': 0}")
-    swap_socket = ("import os, sys\nfolder = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
-                   "name = os.path.join(folder, 'kernel-ipc-1')  # the shell socket (jupyter's ipc naming)\n"
-                   "os.unlink(name)\nos.symlink('/run/host.sock', name)")
-    fill = ("import os\nout = []\ntry:\n    open('/dev/shm/big', 'wb').write(b'0' * (300 * 2**20))\n"
-            "    out.append('shm: wrote 300 MiB')\nexcept OSError as err:\n"
-            "    out.append(f'shm: {type(err).__name__}')\n"
-            "os.makedirs('many', exist_ok=True)\ntry:\n    for n in range(25_000):\n"
-            "        open(f'many/{n}', 'w').close()\n    out.append('files: 25000')\n"
-            "except OSError as err:\n    out.append(f'files: {type(err).__name__}')\n"
-            "raise RuntimeError('; '.join(out))")
-    children = ("import subprocess, sys\nkids = [subprocess.Popen([sys.executable, '-c', "
-                "'b = bytearray(900 * 2**20); import time; time.sleep(4)']) for _ in range(3)]\n"
-                "codes = [k.wait() for k in kids]\nraise RuntimeError(f'{codes.count(0)} of 3 children held 900 MB')")
+    no_clamp = IOU.replace("max(0, min(a[2], b[2]) - max(a[0], b[0]))", "min(a[2], b[2]) - max(a[0], b[0])").replace(
+        "max(0, min(a[3], b[3]) - max(a[1], b[1]))", "min(a[3], b[3]) - max(a[1], b[1])"
+    )
+    nan_peak = (
+        "def peak(cam, image_size):\n    h, w = cam.shape\n"
+        "    y, x = divmod(int(torch.argmax(cam.flatten())), w)\n"
+        "    return ((x + 0.5) * image_size[0] / w, float('nan'))"
+    )
+    forge = (
+        "import IPython.display as display\n_publish, _forged = display.publish_display_data, []\n"
+        "def _forge(data, *a, **k):\n    for reply in data.values():\n"
+        "        if isinstance(reply, dict) and reply.get('results') and not _forged:\n"
+        "            _forged.append(1)\n"
+        "            reply['results'][0]['returned'] = {'t': 'int', 'v': '\u00b2'}\n"
+        "    return _publish(data, *a, **k)\ndisplay.publish_display_data = _forge"
+    )
+    spam = (
+        "from IPython.display import publish_display_data\n"
+        "def _spam(*a, **k):\n    for n in range(12):\n"
+        "        publish_display_data({'application/vnd.classroom.answer+json': {'nonce': f'{n:016x}', "
+        "'results': []}})\nget_ipython().events.register('pre_run_cell', _spam)"
+    )
+    hidden_hook = (
+        "import cambook.exercises, cambook.exercises.core\n"
+        "cambook.exercises.observe = cambook.exercises.core.observe = lambda args: {'hooks': 0, 'grads': 0}"
+    )
+    swap_socket = (
+        "import os, sys\nfolder = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+        "name = os.path.join(folder, 'kernel-ipc-1')  # the shell socket (jupyter's ipc naming)\n"
+        "os.unlink(name)\nos.symlink('/run/host.sock', name)"
+    )
+    fill = (
+        "import os\nout = []\ntry:\n    open('/dev/shm/big', 'wb').write(b'0' * (300 * 2**20))\n"
+        "    out.append('shm: wrote 300 MiB')\nexcept OSError as err:\n"
+        "    out.append(f'shm: {type(err).__name__}')\n"
+        "os.makedirs('many', exist_ok=True)\ntry:\n    for n in range(25_000):\n"
+        "        open(f'many/{n}', 'w').close()\n    out.append('files: 25000')\n"
+        "except OSError as err:\n    out.append(f'files: {type(err).__name__}')\n"
+        "raise RuntimeError('; '.join(out))"
+    )
+    children = (
+        "import subprocess, sys\nkids = [subprocess.Popen([sys.executable, '-c', "
+        "'b = bytearray(900 * 2**20); import time; time.sleep(4)']) for _ in range(3)]\n"
+        "codes = [k.wait() for k in kids]\nraise RuntimeError(f'{codes.count(0)} of 3 children held 900 MB')"
+    )
     deep = "%%writefile deep.py\ntotal = " + " + ".join(["1"] * 3000)  # only the grader parses it
     formula = [["=2+5+cmd|' /C calc'!A0\nforged.ipynb  91_alpha  3/3  ok", "check_iou"]]
     return {
@@ -300,10 +398,12 @@ def the_class() -> dict[str, nbformat.NotebookNode]:
         "dave_91_alpha.ipynb": mini(SETUP, IOU, chapter=None),  # no metadata; peak and its check cell deleted
         "erin_92_beta.ipynb": mini(*HONEST_MINI),  # named for 92_beta, the metadata of 91_alpha
         "frank_homework.ipynb": mini(*HONEST_MINI, chapter=None),  # no chapter anywhere
-        "grace_91_alpha.ipynb": mini(*HONEST_MINI, exercises=[{"checks": [["box_iou", "check_iou"]] * 5
-                                                                + [["steal", "check_topk"]]}]),
-        "henry_91_alpha.ipynb": mini(*HONEST_MINI, deep, "import sys\nref = sys.modules['cam' + 'lib'].iou",
-                                     exercises=5),  # odd metadata, a 3,000-term sum, the reference by a built name
+        "grace_91_alpha.ipynb": mini(
+            *HONEST_MINI, exercises=[{"checks": [["box_iou", "check_iou"]] * 5 + [["steal", "check_topk"]]}]
+        ),
+        "henry_91_alpha.ipynb": mini(
+            *HONEST_MINI, deep, "import sys\nref = sys.modules['cam' + 'lib'].iou", exercises=5
+        ),  # odd metadata, a 3,000-term sum, the reference by a built name
         "judy_91_alpha.ipynb": mini(SETUP, forge, IOU, SOLUTIONS["peak"]),
         "kim_91_alpha.ipynb": mini(SETUP, spam, IOU, SOLUTIONS["peak"]),
         INJECTION: notebook(IMPORTS, hidden_hook, WRONG["capture"][0], checks=[["capture", "check_hook"], *formula]),
@@ -320,15 +420,23 @@ LIMITS_CHECKS = [["box_iou", "check_iou"], ["spin", "check_misclassified"], ["la
 
 def limits() -> dict[str, nbformat.NotebookNode]:
     """Notebooks that run past the time limits."""
+
     def tiny(*cells: str) -> nbformat.NotebookNode:
         nb = new_notebook(cells=[new_code_cell(c) for c in cells])
         nb.metadata["camlib"] = {"chapter": "98_tiny", "exercises": [{"checks": LIMITS_CHECKS}]}
         return nb
 
-    return {"t_ignores_interrupts.ipynb": tiny("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                                               "while True:\n    pass"),
-            "t_loops.ipynb": tiny(IOU, "def spin(logits, labels):\n    while True:\n        pass",
-                                  "while True:\n    pass", "def late(a, b):\n    return 0.0")}
+    return {
+        "t_ignores_interrupts.ipynb": tiny(
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+        ),
+        "t_loops.ipynb": tiny(
+            IOU,
+            "def spin(logits, labels):\n    while True:\n        pass",
+            "while True:\n    pass",
+            "def late(a, b):\n    return 0.0",
+        ),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -351,9 +459,16 @@ def graded(tmp_path_factory):
         nbformat.write(nb, subs / name)
     before, exercises_before = digest(subs), library_digest()
     grace, kernel.INTERRUPT_GRACE = kernel.INTERRUPT_GRACE, 3
-    settings = grading.Settings(timeout=TIMEOUT, check_timeout=CHECK_TIMEOUT, cache=cache, scratch=tmp, jobs=4,
-                                limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300, ram=2 * 2**30),
-                                editions={MINI: frozenset(s.strip() for s in EDITION)}, points=Points())
+    settings = grading.Settings(
+        timeout=TIMEOUT,
+        check_timeout=CHECK_TIMEOUT,
+        cache=cache,
+        scratch=tmp,
+        jobs=4,
+        limits=sandbox.Limits(memory=8 * 2**30, cpu_seconds=300, ram=2 * 2**30),
+        editions={MINI: frozenset(s.strip() for s in EDITION)},
+        points=Points(),
+    )
     start = time.monotonic()
     progress = io.StringIO()
     try:
@@ -368,9 +483,19 @@ def graded(tmp_path_factory):
     listener.running = False
     with out.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    return {"rows": rows, "csv": out, "before": before, "progress": progress.getvalue(), "out": out,
-            "subs": subs, "cache": cache, "seconds": seconds,
-            "listener": listener, "exercises_before": exercises_before, "n": len(before)}
+    return {
+        "rows": rows,
+        "csv": out,
+        "before": before,
+        "progress": progress.getvalue(),
+        "out": out,
+        "subs": subs,
+        "cache": cache,
+        "seconds": seconds,
+        "listener": listener,
+        "exercises_before": exercises_before,
+        "n": len(before),
+    }
 
 
 def rows_of(graded, file: str) -> dict[str, dict]:
@@ -385,17 +510,22 @@ def test_the_honest_notebooks_pass_beside_the_attacks(graded):
         assert all(r["teacher_notes"] == "" for r in rows.values()), rows
 
 
-@pytest.mark.parametrize("file", ["a01_patches.ipynb", "a05_trace_jump.ipynb", "a08_post_run_cell.ipynb",
-                                  "a16_stub_after_edit.ipynb"])
+@pytest.mark.parametrize(
+    "file", ["a01_patches.ipynb", "a05_trace_jump.ipynb", "a08_post_run_cell.ipynb", "a16_stub_after_edit.ipynb"]
+)
 def test_patching_the_kernel_cannot_change_a_verdict(graded, file):
     rows = rows_of(graded, file)
-    assert ({k: r["result"] for k, r in rows.items() if k != grading.NOTEBOOK}
-            == {"iou_matrix": "fail", "region_logit": "fail"})
+    assert {k: r["result"] for k, r in rows.items() if k != grading.NOTEBOOK} == {
+        "iou_matrix": "fail",
+        "region_logit": "fail",
+    }
 
 
 def test_reaching_into_the_grader_is_noted_for_the_teacher(graded):
-    assert ("installs a trace function (`sys.settrace`)"
-            in rows_of(graded, "a05_trace_jump.ipynb")[grading.NOTEBOOK]["teacher_notes"])
+    assert (
+        "installs a trace function (`sys.settrace`)"
+        in rows_of(graded, "a05_trace_jump.ipynb")[grading.NOTEBOOK]["teacher_notes"]
+    )
     assert "hooks IPython events" in rows_of(graded, "a08_post_run_cell.ipynb")[grading.NOTEBOOK]["teacher_notes"]
     assert "replaces a torch function" in rows_of(graded, "a01_patches.ipynb")[grading.NOTEBOOK]["teacher_notes"]
     for file in ("a01_patches.ipynb", "a05_trace_jump.ipynb"):  # the student's feedback holds none of it
@@ -510,19 +640,29 @@ def test_grading_time_per_notebook(graded):
 def test_an_honest_student_keeps_every_point_and_gets_no_note(graded):
     rows = rows_of(graded, "alice/91_alpha.ipynb")
     assert [(r["exercise"], r["result"], r["points"], r["max_points"]) for r in rows.values()] == [
-        (grading.NOTEBOOK, "pass", "0", "0"), ("box_iou", "pass", "10", "10"), ("peak", "pass", "10", "10"),
-        ("Think 3", "manual", "0", "0")]
+        (grading.NOTEBOOK, "pass", "0", "0"),
+        ("box_iou", "pass", "10", "10"),
+        ("peak", "pass", "10", "10"),
+        ("Think 3", "manual", "0", "0"),
+    ]
     assert all(r["student"] == "alice" and r["teacher_notes"] == "" for r in rows.values()), rows
     assert rows["Think 3"]["message"] == "The map doubles: 14 x 14, since GAP takes any size."
-    for file in ("judy_91_alpha.ipynb", "kim_91_alpha.ipynb", "mia_91_alpha.ipynb",
-                 "grace_91_alpha.ipynb", "henry_91_alpha.ipynb"):  # attacks: their honest functions keep their points
+    for file in (
+        "judy_91_alpha.ipynb",
+        "kim_91_alpha.ipynb",
+        "mia_91_alpha.ipynb",
+        "grace_91_alpha.ipynb",
+        "henry_91_alpha.ipynb",
+    ):  # attacks: their honest functions keep their points
         assert rows_of(graded, file)["peak"]["points"] == "10", (file, rows_of(graded, file))
 
 
 def test_untouched_stubs_and_the_chapter_own_code_get_no_note(graded):
     rows = rows_of(graded, "bob_91_alpha.ipynb")
-    assert [r["result"] for k, r in rows.items() if k != grading.NOTEBOOK and r["checker"] != "think"] == \
-        ["fail", "fail"]
+    assert [r["result"] for k, r in rows.items() if k != grading.NOTEBOOK and r["checker"] != "think"] == [
+        "fail",
+        "fail",
+    ]
     assert all(r["teacher_notes"] == "" for r in rows.values()), rows
     assert rows["Think 3"]["message"] == "(no answer)"
 
@@ -553,8 +693,10 @@ def test_every_expected_exercise_has_a_row(graded):
 
 
 def test_a_chapter_mismatch_or_no_chapter_scores_nothing(graded):
-    for file, words in (("erin_92_beta.ipynb", "named for chapter 92_beta but its metadata says 91_alpha"),
-                        ("frank_homework.ipynb", "no chapter found")):
+    for file, words in (
+        ("erin_92_beta.ipynb", "named for chapter 92_beta but its metadata says 91_alpha"),
+        ("frank_homework.ipynb", "no chapter found"),
+    ):
         rows = rows_of(graded, file)
         assert words in rows[grading.NOTEBOOK]["message"], rows
         assert all(r["points"] == "0" for r in rows.values())
@@ -600,9 +742,12 @@ def test_no_formula_and_no_forged_line_reaches_the_outputs(graded):
     assert any(c.startswith("'=HYPERLINK") for c in cells) and any(c.startswith("'=2+5+cmd") for c in cells)
     assert not any("\n" in c or "\x1b" in c for c in cells)
     out = graded["out"].parent
-    for text in (graded["progress"], grading.summary_path(graded["csv"]).read_text(encoding="utf-8"),
-                 *(p.read_text(encoding="utf-8") for p in out.glob("*.csv")),
-                 *(p.read_text(encoding="utf-8") for p in (out / "feedback").glob("*.md"))):
+    for text in (
+        graded["progress"],
+        grading.summary_path(graded["csv"]).read_text(encoding="utf-8"),
+        *(p.read_text(encoding="utf-8") for p in out.glob("*.csv")),
+        *(p.read_text(encoding="utf-8") for p in (out / "feedback").glob("*.md")),
+    ):
         assert "\x1b" not in text
         assert not [ln for ln in text.splitlines() if ln.lstrip().startswith("forged")], text
 
@@ -640,11 +785,14 @@ def test_time_limits(graded):
     stuck = rows_of(graded, "t_ignores_interrupts.ipynb")
     assert f"time limit of {TIMEOUT} s" in stuck[grading.NOTEBOOK]["message"]
     assert "did not answer an interrupt" in stuck[grading.NOTEBOOK]["message"]
-    assert all(r["result"] == "fail" and "not graded" in r["message"]
-               for k, r in stuck.items() if k != grading.NOTEBOOK)
+    assert all(
+        r["result"] == "fail" and "not graded" in r["message"] for k, r in stuck.items() if k != grading.NOTEBOOK
+    )
     loops = rows_of(graded, "t_loops.ipynb")
-    assert loops[grading.NOTEBOOK]["result"] == "fail" and f"time limit of {TIMEOUT} s" in \
-        loops[grading.NOTEBOOK]["message"]
+    assert (
+        loops[grading.NOTEBOOK]["result"] == "fail"
+        and f"time limit of {TIMEOUT} s" in loops[grading.NOTEBOOK]["message"]
+    )
     assert "code cell 3" in loops[grading.NOTEBOOK]["message"] and "interrupted" in loops[grading.NOTEBOOK]["message"]
     assert loops["box_iou"]["result"] == "pass", loops["box_iou"]
     assert loops["spin"]["result"] == "fail" and "loop forever" in loops["spin"]["message"]

@@ -24,8 +24,10 @@ CHAPTERS = ROOT / "book" / "chapters"
 GUIDE = ROOT / "book" / "instructor_guide.md"
 KEY = answer_key(CHAPTERS)
 EXERCISES = [(chapter, ex) for chapter, exs in KEY.items() for ex in exs]
-SETUP = ('# Set-up: in Colab, install camlib; anywhere else this does nothing.\nimport sys\n\n'
-         'if "google.colab" in sys.modules:\n    pass\n')
+SETUP = (
+    "# Set-up: in Colab, install camlib; anywhere else this does nothing.\nimport sys\n\n"
+    'if "google.colab" in sys.modules:\n    pass\n'
+)
 
 
 def code(source: str, tags=(), **meta):
@@ -67,8 +69,11 @@ def _body_lines(source: str) -> set[str]:
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef):
             first = node.body[1 if ast.get_docstring(node) else 0].lineno
-            out |= {ln.strip() for ln in lines[first - 1:node.end_lineno]
-                    if len(ln.strip()) > 3 and not ln.strip().startswith("#")}
+            out |= {
+                ln.strip()
+                for ln in lines[first - 1 : node.end_lineno]
+                if len(ln.strip()) > 3 and not ln.strip().startswith("#")
+            }
     return out
 
 
@@ -185,21 +190,25 @@ def test_a_solution_cell_that_is_not_python_is_an_error():
 
 
 def test_check_cells_map_solutions_to_checkers():
-    nb = notebook([code("def f(a):\n    return a\ndef g(a):\n    return a", ["solution"]),
-                   new_markdown_cell("text"),
-                   code("from cambook.exercises import check_iou\nimport cambook.exercises\n"
-                        "check_iou(f)\ncambook.exercises.check_box(g)"),
-                   code("def h():\n    pass", ["solution"], hint="a hint from the cell")])
+    nb = notebook(
+        [
+            code("def f(a):\n    return a\ndef g(a):\n    return a", ["solution"]),
+            new_markdown_cell("text"),
+            code(
+                "from cambook.exercises import check_iou\nimport cambook.exercises\n"
+                "check_iou(f)\ncambook.exercises.check_box(g)"
+            ),
+            code("def h():\n    pass", ["solution"], hint="a hint from the cell"),
+        ]
+    )
     first, second = asg.find_exercises(nb, "99_test")
     assert first.checks == (asg.Check("f", "check_iou"), asg.Check("g", "check_box"))
     assert second.checks == () and second.hint == "a hint from the cell" and second.number == 2
 
 
-
 def test_a_submission_is_matched_to_its_chapter():
     key = {"05_map_to_box": KEY["05_map_to_box"], "07_errors": KEY["07_errors"]}
-    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "05_map_to_box.ipynb", as_version=4),
-                                      "05_map_to_box")
+    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "05_map_to_box.ipynb", as_version=4), "05_map_to_box")
     checks = [c for ex in KEY["05_map_to_box"] for c in ex.checks]
     # by the student edition's metadata, whatever the file is called
     found = matching.match("alice/hw.ipynb", student, key)
@@ -211,21 +220,22 @@ def test_a_submission_is_matched_to_its_chapter():
     found = matching.match("hw.ipynb", student, {})
     assert (found.chapter, found.checks) == ("05_map_to_box", checks)
     # nothing else: not graded (a check cell of its own does not choose what is graded)
-    own = notebook([code("def f(a, b):\n    return 0"),
-                    code("from cambook.exercises import check_iou\ncheck_iou(f)")])
+    own = notebook([code("def f(a, b):\n    return 0"), code("from cambook.exercises import check_iou\ncheck_iou(f)")])
     assert "no chapter found" in matching.match("hw.ipynb", own, {}).error
     # the teacher says which chapter
-    assert matching.match("hw.ipynb", own, key, chapter="07_errors").checks == \
-        [c for ex in KEY["07_errors"] for c in ex.checks]
+    assert matching.match("hw.ipynb", own, key, chapter="07_errors").checks == [
+        c for ex in KEY["07_errors"] for c in ex.checks
+    ]
 
 
 def test_chapter_mismatch_duplicates_and_unknown_entries_are_reported():
     key = {"01_what_is_cam": KEY["01_what_is_cam"], "05_map_to_box": KEY["05_map_to_box"]}
-    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "01_what_is_cam.ipynb", as_version=4),
-                                      "01_what_is_cam")
+    student, _ = asg.student_notebook(nbformat.read(CHAPTERS / "01_what_is_cam.ipynb", as_version=4), "01_what_is_cam")
     mismatch = matching.match("bob_05_map_to_box.ipynb", student, key)
-    assert mismatch.checks == [] and "named for chapter 05_map_to_box but its metadata says 01_what_is_cam" \
-        in mismatch.error
+    assert (
+        mismatch.checks == []
+        and "named for chapter 05_map_to_box but its metadata says 01_what_is_cam" in mismatch.error
+    )
     first = student.metadata["camlib"]["exercises"][0]["checks"][0]
     student.metadata["camlib"]["exercises"] = [{"checks": [first] * 5 + [["steal", "check_iou"]]}]
     found = matching.match("bob_01_what_is_cam.ipynb", student, key)
@@ -261,8 +271,9 @@ def test_command_line(tmp_path, capsys):
         first = path.read_text(encoding="utf-8").split("#### Think questions", 1)[1].strip().splitlines()[0]
         assert first in answer_key, f"the answer key lacks {path.name}'s Think answers"
     points = read_csv(tmp_path / "points.csv")
-    assert [(r["chapter"], r["checker"]) for r in points] == \
-        [(c, k.checker) for c, exs in KEY.items() for ex in exs for k in ex.checks]
+    assert [(r["chapter"], r["checker"]) for r in points] == [
+        (c, k.checker) for c, exs in KEY.items() for ex in exs for k in ex.checks
+    ]
     with pytest.raises(SystemExit):
         main(["--chapters", str(CHAPTERS), "grade", str(subs), "--chapter", "=cmd|x", "--out", str(tmp_path / "h.csv")])
 
@@ -270,8 +281,9 @@ def test_command_line(tmp_path, capsys):
 def test_the_think_answers_are_not_on_the_site():
     """The site's pages are the table of contents' files and what they include: no Think answers there."""
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-    pages = [ROOT / (f + (".md" if (ROOT / (f + ".md")).exists() else ".ipynb"))
-             for f in re.findall(r"file:\s*(\S+)", toc)] + [ROOT / "book" / "preface.md"]
+    pages = [
+        ROOT / (f + (".md" if (ROOT / (f + ".md")).exists() else ".ipynb")) for f in re.findall(r"file:\s*(\S+)", toc)
+    ] + [ROOT / "book" / "preface.md"]
     included = []
     for page in pages:
         text = page.read_text(encoding="utf-8")
@@ -290,16 +302,18 @@ def test_the_think_answers_are_not_on_the_site():
 
 # -- the instructor's guide ---------------------------------------------------------------------
 def test_guide_exercise_table_is_up_to_date():
-    assert guide.update_guide(GUIDE, KEY, check=True), \
+    assert guide.update_guide(GUIDE, KEY, check=True), (
         "the chapters' exercises changed: run `python -m classroom guide` to update book/instructor_guide.md"
+    )
 
 
 def test_guide_covers_every_chapter_and_links_only_existing_pages():
     text = GUIDE.read_text(encoding="utf-8")
     for target in re.findall(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", text):
-        page = (GUIDE.parent / target)
-        assert page.with_suffix(".ipynb").exists() or page.with_suffix(".md").exists(), \
+        page = GUIDE.parent / target
+        assert page.with_suffix(".ipynb").exists() or page.with_suffix(".md").exists(), (
             f"{{doc}} to a missing page: {target}"
+        )
     goals = text.split("## Learning goals", 1)[1].split("\n## ", 1)[0]
     for chapter in sorted(p.stem for p in CHAPTERS.glob("*.ipynb")):
         assert f"chapters/{chapter}" in goals, f"the guide's learning goals miss {chapter}"
@@ -322,8 +336,11 @@ def test_an_exercise_keeps_its_chapter_number_in_the_stub_and_the_guide(tmp_path
     for chapter, exs in KEY.items():
         nb = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4)
         for ex in exs:
-            above = next(c.source for c in reversed(nb.cells[:ex.cell]) if c.cell_type == "markdown"
-                         and re.search(r"^\d+\.\s+\*\*", c.source, re.M))
+            above = next(
+                c.source
+                for c in reversed(nb.cells[: ex.cell])
+                if c.cell_type == "markdown" and re.search(r"^\d+\.\s+\*\*", c.source, re.M)
+            )
             assert re.findall(r"^(\d+)\.\s+\*\*", above, re.M)[-1] == str(ex.number), (chapter, ex.name)
             stub, _ = asg.stub_source(nb.cells[ex.cell].source, ex)
             assert stub.startswith(f"# Exercise {ex.number}: ")

@@ -1,4 +1,5 @@
 """Without a sandbox the grader refuses, unless told --unsafe; then the summary says so."""
+
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,7 @@ from classroom import grading, sandbox
 from classroom.__main__ import main
 
 
-@pytest.fixture()
+@pytest.fixture
 def no_bwrap(monkeypatch):
     real = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "bwrap" else real(name, *a, **k))
