@@ -11,6 +11,11 @@ METHODS = [camlib.gradcampp, camlib.scorecam, camlib.layercam, camlib.xgradcam, 
 IDS = [m.__name__ for m in METHODS]
 
 
+@pytest.fixture(autouse=True)
+def seeded():
+    _ = torch.manual_seed(0)
+
+
 def cam_of(model, x, idx):
     with camlib.CAM(model) as cam:
         return cam(x, class_idx=idx)
