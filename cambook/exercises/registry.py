@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import beyond, chapters, variations
+from . import beyond, chapters, trust, variations
 from .core import Case, CheckFailed, Raised, Returned, Verdict
 
 
@@ -135,6 +135,11 @@ EXERCISES: dict[str, Exercise] = {e.checker: e for e in [
              ".grad left behind.",
              variations.gradcam_maps_cases, variations.gradcam_maps_judge, chapters.clean_gradients,
              references=("camlib.gradients.gradcam",)),
+    # Chapter 9, "Can we trust a map?" (cambook/exercises/trust.py):
+    Exercise("check_box_mass", trust.BOX_MASS, trust.box_mass_cases, trust.box_mass_judge,
+             references=("camlib.metrics.relevance_mass", "camlib.metrics.region_masks")),
+    Exercise("check_insertion_curve", trust.INSERTION_CURVE, trust.insertion_curve_cases, trust.insertion_curve_judge,
+             references=("camlib.metrics.deletion_insertion",)),
 ]}
 
 
