@@ -10,7 +10,7 @@ Boxes are ``(x0, y0, x1, y1)`` with exclusive ends, as everywhere in camlib.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import torch
@@ -578,6 +578,7 @@ def cascading_randomization(
     x: Tensor,
     method: Callable[[nn.Module, Tensor, Tensor], Tensor],
     class_idx: Tensor | Sequence[int] | int,
+    layers: Mapping[str, Sequence[str]] | None = None,
     seed: int = 0,
 ) -> dict[str, Tensor]:
     """The cascading model-parameter randomization test (Adebayo et al., NeurIPS 2018, "Sanity Checks").
@@ -595,32 +596,49 @@ def cascading_randomization(
         x: images [N, C, H, W].
         method: ``method(model, x, class_idx) -> maps [N, h, w]``.
         class_idx: [N] the class of each image (kept fixed as the network changes), or one int.
+        layers: the steps of the cascade, top first, as ``{label: [module names]}`` (every layer
+            with parameters inside the named modules is re-initialized at that step, as Adebayo
+            et al. do block by block for Inception); by default each layer with parameters is
+            one step, named by its module's name.
         seed: the seed of the re-initialization.
 
     Returns:
         ``{layer name: rho [N]}`` in the order randomized, starting with ``"none"`` (rho = 1).
 
     Raises:
-        ValueError: the model has no layer with parameters to randomize.
+        ValueError: the model has no layer with parameters to randomize, or ``layers`` names a
+            module it does not have.
     """
     import copy
 
     idx = _class_tensor(class_idx, len(x), x.device)
     original = method(model, x, idx)
     randomized = copy.deepcopy(model)
-    layers = [
-        (name, m)
-        for name, m in randomized.named_modules()
-        if hasattr(m, "reset_parameters") and any(True for _ in m.parameters(recurse=False))
-    ][::-1]
-    if not layers:
+    modules = dict(randomized.named_modules())
+
+    def with_parameters(module: nn.Module) -> list[nn.Module]:
+        return [
+            m for m in module.modules() if hasattr(m, "reset_parameters") and any(True for _ in m.parameters(False))
+        ]
+
+    if layers is None:
+        steps = {
+            name: [m] for name, m in reversed(modules.items()) if m is not randomized and with_parameters(m) == [m]
+        }
+    else:
+        missing = [n for names in layers.values() for n in names if n not in modules]
+        if missing:
+            raise ValueError(f"no module named {missing} in {type(model).__name__}; see model.named_modules()")
+        steps = {label: [m for n in names for m in with_parameters(modules[n])] for label, names in layers.items()}
+    if not any(steps.values()):
         raise ValueError(f"{type(model).__name__} has no layer with parameters to randomize")
     out = {"none": spearman(original, original)}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        for name, layer in layers:
-            layer.reset_parameters()
-            if hasattr(layer, "reset_running_stats"):
-                layer.reset_running_stats()
-            out[name] = spearman(original, method(randomized, x, idx))
+        for label, step in steps.items():
+            for layer in step:
+                layer.reset_parameters()
+                if hasattr(layer, "reset_running_stats"):
+                    layer.reset_running_stats()
+            out[label] = spearman(original, method(randomized, x, idx))
     return out

@@ -184,6 +184,12 @@ def test_cascading_randomization_edges_stay_maps_move():
     assert len(names) == 1 + 1 + 4 * 2  # fc, then 4 conv and 4 batch-norm layers from the top
     assert torch.allclose(rho["none"], torch.ones(3))
     assert (rho[names[-1]].abs() < 0.9).all()
+    blocks = {"head": ["fc"], "last stage": [f"features.{i}" for i in range(7, 12)], "first stage": ["features"]}
+    staged = cascading_randomization(model, x, grad_maps, torch.tensor([0, 1, 2]), layers=blocks)
+    assert list(staged) == ["none", "head", "last stage", "first stage"]
+    assert torch.allclose(staged["head"], rho["fc"]) and (staged["first stage"].abs() < 0.9).all()
+    with pytest.raises(ValueError, match="no module named"):
+        cascading_randomization(model, x, grad_maps, 0, layers={"x": ["featurs"]})
     flat = cascading_randomization(model, x, edges, 0)
     assert all(torch.allclose(v, torch.ones(3)) for v in flat.values())
     assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))  # the model is left alone
