@@ -12,6 +12,9 @@ mean and its minimum over the images. The target is >= 0.99.
 torchcam returns maps at the target layer's resolution (compared as they are);
 pytorch-grad-cam returns them resized to the input with OpenCV and min-max scaled, so camlib's
 maps are upsampled (bilinear) and min-max scaled the same way before the comparison there.
+Eigen-CAM's sign is arbitrary in an SVD: pytorch-grad-cam leaves it as it falls, camlib turns
+the map towards the summed features, so its correlation is taken with the better of the two
+signs.
 """
 
 from __future__ import annotations
@@ -98,7 +101,10 @@ def main() -> None:
                 cells.append(f"error: {type(err).__name__}")
         try:
             theirs = gradcam_lib_maps(pgc, model, x, y)
-            r = pearson(minmax(camlib.upsample(mine, tuple(theirs.shape[-2:]))), theirs)
+            size = tuple(theirs.shape[-2:])
+            r = pearson(minmax(camlib.upsample(mine, size)), theirs)
+            if name == "Eigen-CAM":  # pytorch-grad-cam leaves the SVD's sign as it falls; camlib fixes it
+                r = torch.maximum(r, pearson(minmax(camlib.upsample(-mine, size)), theirs))
             cells.append(f"{r.mean():.4f} / {r.min():.4f}")
         except Exception as err:
             cells.append(f"error: {type(err).__name__}")

@@ -8,7 +8,7 @@ the target layer's feature maps f_k [B, C, h, w] differently:
 method         map of class c                                              cost for K classes
 =============  ==========================================================  =======================
 Grad-CAM++     sum_k (sum_xy a_k(x,y) relu(g_k(x,y))) f_k                  1 forward, K backward
-Score-CAM      sum_k softmax(model(x * up(f_k)))_c f_k                     1 + ceil(B C / batch)
+Score-CAM      sum_k softmax_k(logit_c(x * up(f_k))) f_k                   1 + ceil(B C / batch)
                                                                            forward, 0 backward
 Layer-CAM      sum_k relu(g_k(x,y)) f_k(x,y)                               1 forward, K backward
 XGrad-CAM      sum_k (sum_xy g_k(x,y) f_k(x,y) / sum_xy f_k(x,y)) f_k      1 forward, K backward
@@ -171,12 +171,14 @@ def scorecam(
 
     Taught in chapter 9, "Can we trust a map?". Each feature map is upsampled to the input and
     scaled to [0, 1], H_k = (up(f_k) - min) / (max - min) (0 for a constant map), the image is
-    masked with it, and the class probability of the masked image is the channel's weight:
+    masked with it, and the class logits y_c of the masked images, normalized by a softmax over
+    the channels, are the weights (the paper's Algorithm 1, where subtracting the baseline's
+    score changes nothing under the softmax; torchcam's ``ScoreCAM`` and pytorch-grad-cam's
+    ``score_cam.py`` compute the same):
 
-        w_k = softmax(model(x * H_k))_c,    map = sum_k w_k f_k
+        w_k = exp(y_c(x * H_k)) / sum_j exp(y_c(x * H_j)),    map = sum_k w_k f_k
 
-    as the authors' code and torchcam's ``ScoreCAM`` compute it (no baseline subtracted). No
-    gradient at all; the cost is 1 + ceil(B * C / batch_size) forward passes (B * C masked
+    No gradient at all; the cost is 1 + ceil(B * C / batch_size) forward passes (B * C masked
     images in batches), whatever the number of classes K.
 
     Args:
@@ -206,13 +208,11 @@ def scorecam(
         masks = torch.where(high > low, (up - low) / (high - low).clamp(min=EPS), torch.zeros_like(up))
         masks, image = masks.flatten(0, 1).unsqueeze(1), torch.arange(b, device=x.device).repeat_interleave(c)
         with torch.inference_mode():  # masked images made one batch at a time: B * C of them need not fit
-            probs = torch.cat(
-                [
-                    model(masks[i : i + batch_size] * x[image[i : i + batch_size]]).softmax(dim=1)
-                    for i in range(0, b * c, batch_size)
-                ]
+            logits = torch.cat(
+                [model(masks[i : i + batch_size] * x[image[i : i + batch_size]]) for i in range(0, b * c, batch_size)]
             )
-        weights = probs.clone().view(b, c, -1).gather(2, fw.idx.unsqueeze(1).expand(b, c, -1))  # [B, C, K]
+        scores = logits.clone().view(b, c, -1).gather(2, fw.idx.unsqueeze(1).expand(b, c, -1))  # [B, C, K]
+        weights = scores.softmax(dim=1)  # over the channels
     maps = torch.einsum("bck,bchw->bkhw", weights, f)
     return fw.result(maps, relu)
 

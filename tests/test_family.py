@@ -69,21 +69,19 @@ def test_gradcampp_weights_follow_the_closed_form_on_a_gap_network(trained_like)
     assert torch.allclose(res.maps[:, 0], expected, rtol=1e-4, atol=1e-6)
 
 
-def test_scorecam_weights_are_softmax_scores_of_masked_inputs(trained_like):
+def test_scorecam_weights_are_the_softmax_over_channels_of_masked_inputs_scores(trained_like):
     x = torch.rand(2, 3, 32, 32)
     res = camlib.scorecam(trained_like, x, class_idx=[0, 4], batch_size=7)  # batches that split images
     f = res.features
     up = F.interpolate(f, size=(32, 32), mode="bilinear", align_corners=False)
-    weights = torch.zeros(2, f.shape[1])
+    scores = torch.zeros(2, f.shape[1])
     with torch.no_grad():
         for i, c in enumerate([0, 4]):
             for k in range(f.shape[1]):
                 m = up[i, k]
-                if m.max() > m.min():
-                    m = (m - m.min()) / (m.max() - m.min())
-                    weights[i, k] = trained_like(x[i : i + 1] * m).softmax(1)[0, c]
-                else:
-                    weights[i, k] = trained_like(x[i : i + 1] * 0).softmax(1)[0, c]
+                m = (m - m.min()) / (m.max() - m.min()) if m.max() > m.min() else m * 0
+                scores[i, k] = trained_like(x[i : i + 1] * m)[0, c]  # the logit
+    weights = scores.softmax(dim=1)  # over the channels (Algorithm 1 of the paper)
     expected = torch.einsum("bc,bchw->bhw", weights, f)
     assert torch.allclose(res.maps[:, 0], expected, atol=1e-5)
 
