@@ -63,13 +63,14 @@ _ = torch.manual_seed(0)
 # | CAM | $\sum_k w^c_k f_k$ | Zhou et al., CVPR 2016 |
 # | Grad-CAM | $\sum_k \mathrm{mean}_{xy}(g_k)\, f_k$ | Selvaraju et al., ICCV 2017 |
 # | Grad-CAM++ | $\sum_k \big(\sum_{xy} a_k(x,y)\,\mathrm{relu}(g_k(x,y))\big) f_k$ | Chattopadhyay et al., WACV 2018 |
-# | Score-CAM | $\sum_k p_c(\text{image masked by } f_k)\, f_k$ | Wang et al., CVPRW 2020 |
+# | Score-CAM | $\sum_k \mathrm{softmax}_k\big(y_c(\text{image masked by } f_k)\big)\, f_k$ | Wang et al., CVPRW 2020 |
 # | Layer-CAM | $\sum_k \mathrm{relu}(g_k(x,y))\, f_k(x,y)$ | Jiang et al., TIP 2021 |
 # | XGrad-CAM | $\sum_k \frac{\sum_{xy} g_k f_k}{\sum_{xy} f_k}\, f_k$ | Fu et al., BMVC 2020 |
 # | Eigen-CAM | $f$ projected on its first principal component | Muhammad and Yeasin, IJCNN 2020 |
 #
-# Score-CAM uses no gradient: it masks the image with each upsampled feature map in turn
-# and uses the class probability of the masked image as that channel's weight. Eigen-CAM
+# Score-CAM uses no gradient: it masks the image with each upsampled feature map in turn,
+# reads the class score of each masked image, and turns the scores into channel weights
+# with a softmax over the channels (the paper's Algorithm 1). Eigen-CAM
 # uses no class at all. Each is called like `camlib.gradcam` (their docstrings hold the
 # formulas in full).
 #
@@ -396,14 +397,16 @@ gaps = (means["ROAD LeRF"] - means["ROAD MoRF"]).round(2)
 print("ROAD LeRF - MoRF:", ", ".join(f"{k} {v:.2f}" for k, v in gaps.items()))
 
 # %% [markdown]
-# **Being on the object and being needed by the network are different things.**
-# Relevance mass rewards a map that stays inside the object, and Eigen-CAM does best,
-# because the largest variation of the features on these images is the object against the
-# background, whatever the class. Score-CAM has the lowest relevance mass of the family,
-# yet the best deletion area and Average Drop: it chose its weights by asking the network
-# how probable the class is when only one channel's region is kept, which is nearly what
-# those two measures ask again. A map is partly optimized for the measures that resemble
-# its own construction.
+# **Being on the object, being needed by the network, and surviving a masking are
+# different things.** Relevance mass rewards a map that stays inside the object, and
+# Eigen-CAM does best, because the largest variation of the features on these images is
+# the object against the background, whatever the class; it also ranks first on deletion,
+# yet only seventh on Average Drop. Score-CAM is the opposite case: last of the family on
+# the pointing game, relevance mass, deletion and ROAD's most-relevant-first curve, but
+# first on Average Drop and Increase in Confidence. It chose its channel weights by
+# masking the image with each channel's map and asking the network for the class score;
+# Average Drop masks the image with the whole map and asks the same question. A map does
+# well on the measures that resemble its own construction.
 #
 # **The Sobel edge map points well and explains nothing.** Its maximum often falls on the
 # object, because the object's outline is the strongest edge in the image, so it beats
@@ -483,8 +486,8 @@ plt.show()
 # the true class are the features weighted by random class weights, and $\rho$ falls to
 # about zero or below at once (the second column of the table). Grad-CAM++, Layer-CAM and
 # Score-CAM keep much of their picture after the classifier is gone: their weights pass
-# through a ReLU or a probability, so the map stays dominated by where the features are
-# strong at all. Eigen-CAM ignores the classifier by construction, so its $\rho$ stays at
+# through a ReLU or a softmax, so they stay positive and the map stays dominated by where
+# the features are strong at all. Eigen-CAM ignores the classifier by construction, so its $\rho$ stays at
 # exactly 1 until the trunk itself changes. And the three baselines stay at 1 all the way:
 # the edge detector's flat line means that a map can look right, on the object's outline,
 # while telling us *nothing* about the network; only randomizing the network reveals it.
