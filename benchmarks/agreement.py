@@ -5,7 +5,9 @@ requirements-bench.txt`). For each method, the book's GAPNet maps the first ``--
 images for their true class with camlib and with each reference library that has the
 method, and the script prints the Pearson correlation of the two maps, after the same
 post-processing on both sides (ReLU, then each map divided by its maximum), per image: its
-mean and its minimum over the images. The target is >= 0.99.
+mean and its minimum over the images. The target is >= 0.99. Then camlib's measures against
+pytorch-grad-cam's on the same CAM maps: ROAD's noisy linear imputation (without noise) and
+Average Drop / Increase in Confidence.
 
     .venv/bin/python -m benchmarks.agreement [--n 32]
 
@@ -109,6 +111,43 @@ def main() -> None:
         except Exception as err:
             cells.append(f"error: {type(err).__name__}")
         print(f"{name:12s} {cells[0]:>18s} {cells[1]:>18s}")
+    metric_agreement(model, x, y)
+
+
+def metric_agreement(model, x, y) -> None:
+    """camlib's measures against pytorch-grad-cam's on the same CAM maps: the ROAD imputation
+    (without noise, so that both are deterministic) and Average Drop / Increase in Confidence."""
+    from pytorch_grad_cam.metrics.cam_mult_image import DropInConfidence, IncreaseInConfidence
+    from pytorch_grad_cam.metrics.road import NoisyLinearImputer
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
+
+    with camlib.CAM(model) as cam:
+        maps = camlib.normalize(camlib.upsample(cam(x, class_idx=y).maps[:, 0], tuple(x.shape[-2:])))
+    worst = 0.0
+    for i in range(len(x)):
+        top = maps[i].flatten().argsort(descending=True, stable=True)[: maps[i].numel() // 2]
+        removed = torch.zeros(maps[i].numel(), dtype=torch.bool)
+        removed[top] = True  # the top half, as ROAD at 50 % removes it
+        removed = removed.view(maps[i].shape)
+        mine = camlib.noisy_linear_imputation(x[i], removed, noise=0.0)
+        theirs = NoisyLinearImputer(noise=0.0)(x[i], (~removed).float())
+        worst = max(worst, (mine - theirs).abs().max().item())
+    print(f"ROAD imputation (noise 0), top half of CAM removed: largest difference {worst:.2e}")
+    targets = [ClassifierOutputSoftmaxTarget(int(c)) for c in y]
+    drop, rise = camlib.drop_and_increase(model, x, maps, y)
+    with torch.no_grad():
+        p = model(x).softmax(1).gather(1, y[:, None])[:, 0]
+    their_drop = torch.from_numpy(DropInConfidence()(x, maps.numpy(), targets, model)).flatten()
+    their_rise = torch.from_numpy(IncreaseInConfidence()(x, maps.numpy(), targets, model)).flatten()
+    # pytorch-grad-cam's drop is Y - O (not divided by Y, the paper's Average Drop): compare drop * Y
+    print(
+        f"Average Drop: camlib {100 * drop.mean():.2f} %; largest |camlib x Y - pytorch-grad-cam| per image "
+        f"{(drop * p - their_drop).abs().max():.2e}"
+    )
+    print(
+        f"Increase in Confidence: camlib {100 * rise.float().mean():.2f} %, "
+        f"pytorch-grad-cam {100 * their_rise.mean():.2f} %"
+    )
 
 
 if __name__ == "__main__":
