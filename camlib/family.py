@@ -173,8 +173,9 @@ def scorecam(
     scaled to [0, 1], H_k = (up(f_k) - min) / (max - min) (0 for a constant map), the image is
     masked with it, and the class logits y_c of the masked images, normalized by a softmax over
     the channels, are the weights (the paper's Algorithm 1, where subtracting the baseline's
-    score changes nothing under the softmax; torchcam's ``ScoreCAM`` and pytorch-grad-cam's
-    ``score_cam.py`` compute the same):
+    score changes nothing under the softmax; pytorch-grad-cam's ``score_cam.py`` and torchcam's
+    ``ScoreCAM`` compute the same, though torchcam scales f_k to [0, 1] *before* upsampling,
+    which moves the masks slightly, and the softmax can amplify that):
 
         w_k = exp(y_c(x * H_k)) / sum_j exp(y_c(x * H_j)),    map = sum_k w_k f_k
 
