@@ -35,6 +35,7 @@ __all__ = [
     "relevance_mass",
     "road",
     "spearman",
+    "ssim",
 ]
 
 
@@ -573,6 +574,51 @@ def spearman(a: Tensor, b: Tensor) -> Tensor:
     return ((ra * rb).sum(dim=1) / (ra.norm(dim=1) * rb.norm(dim=1))).float()
 
 
+def ssim(a: Tensor, b: Tensor, window: int = 7) -> Tensor:
+    """Structural similarity (Wang et al., IEEE TIP 2004) of each pair of maps, each scaled to [0, 1] first.
+
+    Taught in chapter 9, "Can we trust a map?": the second similarity of the sanity check, as
+    Adebayo et al. use it. Each map is min-max scaled to [0, 1]; with means mu, variances
+    sigma^2 and covariance sigma_ab over each ``window`` x ``window`` patch (uniform weights,
+    sample covariance, as scikit-image's ``structural_similarity`` computes them by default),
+
+        SSIM = mean over patches of  (2 mu_a mu_b + C1) (2 sigma_ab + C2)
+                                     / ((mu_a^2 + mu_b^2 + C1) (sigma_a^2 + sigma_b^2 + C2))
+
+    with C1 = 0.01^2 and C2 = 0.03^2, the patches lying wholly inside the map.
+
+    Args:
+        a: [N, h, w] maps.
+        b: [N, h, w] maps of the same shape.
+        window: the patch side, odd, at most the map's smaller side.
+
+    Returns:
+        float [N] in [-1, 1]; 1 for maps equal after scaling.
+
+    Raises:
+        ValueError: the shapes differ, or the window does not fit.
+    """
+    if a.shape != b.shape or a.ndim != 3:
+        raise ValueError(f"expected two [N, h, w] maps of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if window % 2 == 0 or window > min(a.shape[-2:]):
+        raise ValueError(f"window must be odd and at most the maps' side {min(a.shape[-2:])}, got {window}")
+
+    def scaled(m: Tensor) -> Tensor:
+        m = m.detach().double()
+        low, high = m.amin((1, 2), keepdim=True), m.amax((1, 2), keepdim=True)
+        return ((m - low) / (high - low).clamp(min=1e-12))[:, None]
+
+    x, y = scaled(a), scaled(b)
+    n = window * window
+    mean = lambda t: F.avg_pool2d(t, window, stride=1)  # noqa: E731 - one line, read as a formula
+    mx, my = mean(x), mean(y)
+    cov = n / (n - 1)
+    vx, vy, vxy = cov * (mean(x * x) - mx**2), cov * (mean(y * y) - my**2), cov * (mean(x * y) - mx * my)
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    return s.mean(dim=(1, 2, 3)).float()
+
+
 def cascading_randomization(
     model: nn.Module,
     x: Tensor,
@@ -580,6 +626,7 @@ def cascading_randomization(
     class_idx: Tensor | Sequence[int] | int,
     layers: Mapping[str, Sequence[str]] | None = None,
     seed: int = 0,
+    similarity: Callable[[Tensor, Tensor], Tensor] | None = None,
 ) -> dict[str, Tensor]:
     """The cascading model-parameter randomization test (Adebayo et al., NeurIPS 2018, "Sanity Checks").
 
@@ -601,9 +648,10 @@ def cascading_randomization(
             et al. do block by block for Inception); by default each layer with parameters is
             one step, named by its module's name.
         seed: the seed of the re-initialization.
+        similarity: ``(maps, maps) -> [N]``; :func:`spearman` by default, or :func:`ssim`.
 
     Returns:
-        ``{layer name: rho [N]}`` in the order randomized, starting with ``"none"`` (rho = 1).
+        ``{layer name: similarity [N]}`` in the order randomized, starting with ``"none"`` (1).
 
     Raises:
         ValueError: the model has no layer with parameters to randomize, or ``layers`` names a
@@ -632,7 +680,8 @@ def cascading_randomization(
         steps = {label: [m for n in names for m in with_parameters(modules[n])] for label, names in layers.items()}
     if not any(steps.values()):
         raise ValueError(f"{type(model).__name__} has no layer with parameters to randomize")
-    out = {"none": spearman(original, original)}
+    compare = spearman if similarity is None else similarity
+    out = {"none": compare(original, original)}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for label, step in steps.items():
@@ -640,5 +689,5 @@ def cascading_randomization(
                 layer.reset_parameters()
                 if hasattr(layer, "reset_running_stats"):
                     layer.reset_running_stats()
-            out[label] = spearman(original, method(randomized, x, idx))
+            out[label] = compare(original, method(randomized, x, idx))
     return out

@@ -16,6 +16,7 @@ from camlib.metrics import (
     relevance_mass,
     road,
     spearman,
+    ssim,
 )
 
 
@@ -196,3 +197,22 @@ def test_cascading_randomization_edges_stay_maps_move():
     state = torch.get_rng_state()
     cascading_randomization(model, x, edges, 0)
     assert torch.equal(state, torch.get_rng_state())  # the global random state is untouched
+
+
+def test_ssim_matches_scikit_image_and_cascades():
+    from skimage.metrics import structural_similarity
+
+    a, b = torch.rand(3, 16, 16), torch.rand(3, 16, 16)
+    b[1] = a[1] * 5 + 2  # the same map after scaling: SSIM 1
+    got = ssim(a, b)
+    for i in range(3):
+        scale = lambda m: ((m - m.min()) / (m.max() - m.min())).double().numpy()  # noqa: E731
+        want = structural_similarity(scale(a[i]), scale(b[i]), win_size=7, data_range=1.0)
+        assert abs(got[i].item() - want) < 1e-5
+    assert abs(got[1].item() - 1) < 1e-6
+    with pytest.raises(ValueError, match="window"):
+        ssim(a, b, window=4)
+    model = camlib.GAPNet(5, widths=(8, 16), seed=0).eval()
+    x = torch.rand(2, 3, 32, 32)
+    flat = cascading_randomization(model, x, lambda m, images, idx: images.mean(1), 0, similarity=ssim)
+    assert all(torch.allclose(v, torch.ones(2)) for v in flat.values())
