@@ -18,7 +18,7 @@
 #   Increase in Confidence, each with a 95 % bootstrap interval;
 # * see where these measures disagree, and explain it from what each one measures;
 # * run the sanity check of Adebayo et al.: randomize the network from the top and watch
-#   which maps change, and which do not.
+#   which maps change (by rank correlation and by SSIM), and which do not.
 
 # %% tags=["colab-setup", "remove-cell"]
 # Set-up: in Colab, install camlib and its dependencies; elsewhere this does nothing.
@@ -456,6 +456,17 @@ rho = {name: camlib.cascading_randomization(gapnet, x[:8], keeping(name, fn), y[
 similarity = pd.DataFrame({name: {step: r.nanmean().item() for step, r in steps.items()}
                            for name, steps in rho.items()}).T
 similarity.round(2)
+
+# %% [markdown]
+# Adebayo et al. also compare with SSIM, the structural similarity of the two maps scaled
+# to $[0, 1]$ (`camlib.ssim`, which agrees with scikit-image's). It tells the same story:
+
+# %%
+structure = pd.DataFrame({
+    name: {step: v.mean().item() for step, v in camlib.cascading_randomization(
+        gapnet, x[:8], fn, y[:8], layers=stages, similarity=camlib.ssim).items()}
+    for name, fn in methods.items()}).T
+structure.round(2)
 
 # %% tags=["hide-input"] mystnb={"image": {"alt": "Left: the first test image's maps for the ten methods as the network is randomized from the top, one row per method and one column per step. Right: the mean Spearman correlation with the trained network's map against the randomization step, one line per method; the baselines stay at 1"}}
 steps = list(similarity.columns)
