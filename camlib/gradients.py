@@ -13,20 +13,11 @@ flatten head, several Linear layers), at the price of one backward pass per clas
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
-from ._utils import (
-    ClassIndex,
-    check_images,
-    class_index,
-    find_layer,
-    input_channels,
-    last_feature_maps,
-    top_classes,
-)
+from ._hooked import hooked_forward
+from ._utils import ClassIndex
 from .cam import CAMResult
-from .modes import eval_mode
 
 __all__ = ["gradcam"]
 
@@ -61,46 +52,6 @@ def gradcam(
     Raises:
         ValueError: no 4-D feature map, or a ``target_layer`` that the forward pass does not run.
     """
-    check_images(x, input_channels(model))
-    target_layer = find_layer(model, target_layer)
-    kept: list[Tensor] = []
-    handle = target_layer.register_forward_hook(lambda m, i, o: kept.append(o)) if target_layer is not None else None
-    try:
-        with torch.enable_grad(), eval_mode(model):
-            x = x.detach().requires_grad_(True)  # so the graph exists even with frozen weights
-            if target_layer is None:
-                logits, found = last_feature_maps(model, x)
-                if not found:
-                    raise ValueError(
-                        f"found no [B, C, h, w] feature map in {type(model).__name__}'s forward pass; "
-                        "pass target_layer="
-                    )
-                feats = found[-1][2]
-            else:
-                logits = model(x)
-                if not kept:
-                    raise ValueError(
-                        f"target_layer {type(target_layer).__name__} did not run in "
-                        f"{type(model).__name__}'s forward pass; pass one of the layers model(x) uses"
-                    )
-                feats = kept[-1]
-            idx = class_index(class_idx, len(x), logits.shape[1], device=logits.device)
-            idx = top_classes(logits, topk) if idx is None else idx
-            maps = []
-            for k in range(idx.shape[1]):
-                score = logits.gather(1, idx[:, k : k + 1]).sum()
-                (grad,) = torch.autograd.grad(score, feats, retain_graph=k + 1 < idx.shape[1])
-                alpha = grad.mean(dim=(2, 3), keepdim=True)  # [B, C, 1, 1]
-                maps.append((alpha * feats).sum(dim=1).detach())
-    finally:
-        if handle is not None:
-            handle.remove()
-    out = torch.stack(maps, dim=1)
-    logits = logits.detach()
-    return CAMResult(
-        logits=logits,
-        probs=logits.softmax(dim=1).gather(1, idx),
-        class_idx=idx,
-        maps=out.clamp(min=0) if relu else out,
-        features=feats.detach(),
-    )
+    with hooked_forward(model, x, class_idx, topk, target_layer) as fw:
+        maps = [(grad.mean(dim=(2, 3), keepdim=True) * fw.features).sum(dim=1) for grad in fw.gradients()]
+    return fw.result(maps, relu)

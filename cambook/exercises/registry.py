@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import beyond, chapters, variations
+from . import beyond, chapters, trust, variations
 from .core import Case, CheckFailed, Raised, Returned, Verdict
 
 _PLAIN = (type(None), bool, int, float, str, complex)
@@ -254,6 +254,21 @@ EXERCISES: dict[str, Exercise] = {
             variations.gradcam_maps_judge,
             chapters.clean_gradients,
             references=("camlib.gradients.gradcam",),
+        ),
+        # Chapter 9, "Can we trust a map?" (cambook/exercises/trust.py):
+        Exercise(
+            "check_box_mass",
+            trust.BOX_MASS,
+            trust.box_mass_cases,
+            trust.box_mass_judge,
+            references=("camlib.metrics.relevance_mass", "camlib.metrics.region_masks"),
+        ),
+        Exercise(
+            "check_insertion_curve",
+            trust.INSERTION_CURVE,
+            trust.insertion_curve_cases,
+            trust.insertion_curve_judge,
+            references=("camlib.metrics.deletion_insertion",),
         ),
     ]
 }
