@@ -5,10 +5,14 @@ heavier; matplotlib, torchvision and scipy load with the functions that need the
 
 * :mod:`camlib.cam`        CAM: hook-based class activation maps, as a context manager
 * :mod:`camlib.gradients`  gradcam: Grad-CAM, for comparison and for networks without GAP
+* :mod:`camlib.family`     the CAM family a reader meets next: Grad-CAM++, Score-CAM, Layer-CAM,
+                           XGrad-CAM and Eigen-CAM, with CAM's call and result
 * :mod:`camlib.modes`      eval_mode and train_mode: switch a model's mode, restore each module's
 * :mod:`camlib.postprocess` upsample and normalize: from the map's grid to the image, for display
 * :mod:`camlib.boxes`      cam_to_box(es): the paper's box rule; centre_box, a baseline
-* :mod:`camlib.metrics`    iou, box_accuracy, the paper's localization_accuracy, peak_in_box
+* :mod:`camlib.metrics`    iou, box_accuracy, the paper's localization_accuracy, peak_in_box; the
+                           pointing game, relevance mass, deletion/insertion, ROAD, Average Drop
+                           and the cascading randomization test
 * :mod:`camlib.pipelines`  cam_maps (a whole set of images) and localize (boxes on a photo)
 * :mod:`camlib.models`     GAPNet, GMPNet and FlattenNet: one trunk, three heads
 * :mod:`camlib.data`       synthetic data with boxes, image loading, side-by-side scenes
@@ -88,6 +92,7 @@ _LAZY = {
 _SUBMODULES = (
     "cam",
     "gradients",
+    "family",
     "modes",
     "postprocess",
     "boxes",
@@ -127,6 +132,7 @@ __all__ = [
     "eval_mode",
     "evaluate",
     "FlattenNet",
+    "family",
     "full_precision",
     "GAPNet",
     "GMPNet",
@@ -198,6 +204,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names abov
         cam,
         data,
         device,
+        family,
         gradients,
         metrics,
         models,
@@ -212,8 +219,26 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names abov
     from .cam import CAM, CAMResult
     from .data import CLASSES, load_image, synthetic
     from .device import default_device, full_precision
+    from .family import eigencam, gradcampp, layercam, scorecam, xgradcam
     from .gradients import gradcam
-    from .metrics import box_accuracy, iou, localization_accuracy, peak_in_box
+    from .metrics import (
+        Curve,
+        blur,
+        box_accuracy,
+        cascading_randomization,
+        deletion_insertion,
+        drop_and_increase,
+        iou,
+        localization_accuracy,
+        noisy_linear_imputation,
+        peak_in_box,
+        pointing_game,
+        region_masks,
+        relevance_mass,
+        road,
+        spearman,
+        ssim,
+    )
     from .models import FlattenNet, GAPNet, GMPNet, count_params
     from .modes import eval_mode, train_mode
     from .pipelines import Localization, cam_maps, localize

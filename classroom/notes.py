@@ -261,6 +261,29 @@ NOTES: dict[str, Notes] = {
             "maps of the wrong shape",
         ),
     ),
+    "check_box_mass": Notes(
+        15,
+        "clamp each map at 0, sum it inside its box (rows y0:y1, columns x0:x1) and divide by its sum "
+        "everywhere; a map with no positive value gets 0.",
+        (
+            "x and y swapped (rows indexed by x)",
+            "the raw map summed instead of its positive part",
+            "NaN for a map with no positive value",
+            "inclusive box ends",
+        ),
+    ),
+    "check_insertion_curve": Notes(
+        25,
+        "upsample the maps to the image (bilinear), rank the pixels largest first, and at step i restore "
+        "round(i * H * W / steps) of them onto a black image; record the class's softmax probability.",
+        (
+            "the least relevant pixels restored first",
+            "logits instead of softmax probabilities",
+            "maps not upsampled to the image",
+            "floor instead of round",
+            "the curve starting from the image instead of from black",
+        ),
+    ),
 }
 
 

@@ -308,7 +308,9 @@ def test_new_checker(checker, fn, messages, capsys):
 
 
 def test_every_checker_is_tested_both_ways():
-    every = CASES + NEW + VARIATIONS
+    from tests.test_trust_exercises import TRUST
+
+    every = CASES + NEW + VARIATIONS + TRUST
     tested = {c.__name__ for c, _, m in every if not m} & {c.__name__ for c, _, m in every if m}
     assert tested == set(ex.EXERCISES)
 

@@ -5,8 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import camlib
-from cambook.exercises import EXERCISES
-from cambook.exercises.trust import check_box_mass, check_insertion_curve
+from cambook.exercises import EXERCISES, check_box_mass, check_insertion_curve
 
 
 def box_mass(maps, boxes):
@@ -54,19 +53,20 @@ def insertion_by_camlib(model, x, maps, class_idx, steps):
     return camlib.deletion_insertion(model, x, maps, class_idx, "insertion", steps=steps, substrate=zeros).scores
 
 
-@pytest.mark.parametrize(
-    ("checker", "fn", "messages"),
-    [
-        (check_box_mass, box_mass, []),
-        (check_box_mass, box_mass_swapped, ["swapped"]),
-        (check_box_mass, box_mass_raw, ["positive part"]),
-        (check_box_mass, lambda maps, boxes: camlib.relevance_mass(maps, boxes), ["camlib.metrics.relevance_mass"]),
-        (check_insertion_curve, insertion_curve, []),
-        (check_insertion_curve, insertion_least_first, ["least relevant"]),
-        (check_insertion_curve, insertion_logits, ["probability"]),
-        (check_insertion_curve, insertion_by_camlib, ["camlib.metrics.deletion_insertion"]),
-    ],
-)
+# right answers and typical mistakes; tests/test_exercises.py counts them with the other checkers'
+TRUST = [
+    (check_box_mass, box_mass, []),
+    (check_box_mass, box_mass_swapped, ["swapped"]),
+    (check_box_mass, box_mass_raw, ["positive part"]),
+    (check_box_mass, lambda maps, boxes: camlib.relevance_mass(maps, boxes), ["camlib.metrics.relevance_mass"]),
+    (check_insertion_curve, insertion_curve, []),
+    (check_insertion_curve, insertion_least_first, ["least relevant"]),
+    (check_insertion_curve, insertion_logits, ["probability"]),
+    (check_insertion_curve, insertion_by_camlib, ["camlib.metrics.deletion_insertion"]),
+]
+
+
+@pytest.mark.parametrize(("checker", "fn", "messages"), TRUST)
 def test_checker(checker, fn, messages, capsys):
     checker(fn)
     out = capsys.readouterr().out

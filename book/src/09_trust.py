@@ -572,7 +572,7 @@ def box_mass(maps, boxes):
 
 
 # %%
-from cambook.exercises.trust import check_box_mass
+from cambook.exercises import check_box_mass
 
 check_box_mass(box_mass)
 
@@ -610,7 +610,7 @@ def insertion_curve(model, x, maps, class_idx, steps):
 
 
 # %%
-from cambook.exercises.trust import check_insertion_curve
+from cambook.exercises import check_insertion_curve
 
 check_insertion_curve(insertion_curve)
 
@@ -625,7 +625,7 @@ ax.legend(fontsize=9)
 plt.show()
 
 # %% [markdown]
-# 3. **Think: a map that games the measure.** Describe a map that would score the best
+# 3. **Think.** A map that games the measure: describe a map that would score the best
 #    possible Average Drop on every image without saying anything about *where* the
 #    network looks. (Hint: what does the image multiplied by a map equal to 1 everywhere
 #    look like?) Which other measure of the table would expose it?

@@ -1,13 +1,13 @@
 """Checkers for chapter 9, "Can we trust a map?": relevance mass in boxes, and the insertion curve.
 
 Each checker follows the registry's pattern (cases as plain data, a judge that compares with
-camlib's reference and explains the first difference). The ``check_*`` functions here print
-the verdict, as the ones in :mod:`cambook.exercises` do.
+camlib's reference and explains the first difference); :mod:`cambook.exercises` makes the
+``check_box_mass`` and ``check_insertion_curve`` functions of them, as of every other.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,8 +21,6 @@ __all__ = [
     "INSERTION_CURVE",
     "box_mass_cases",
     "box_mass_judge",
-    "check_box_mass",
-    "check_insertion_curve",
     "insertion_curve_cases",
     "insertion_curve_judge",
 ]
@@ -153,18 +151,3 @@ def insertion_curve_judge(case: Case, out: Any) -> None:
         f"{case.label}: the points in between differ; restore round(i * H * W / steps) pixels at step i, ranked by "
         "the map upsampled to the image (bilinear), largest first."
     )
-
-
-def _checker(name: str, contract: str) -> Callable[[Callable], None]:
-    def check(fn: Callable) -> None:
-        from .running import verdict  # here, not at the top: running imports the registry, which imports this
-
-        print(verdict(name, fn))
-
-    check.__name__ = check.__qualname__ = name
-    check.__doc__ = contract + "\n\nPrints whether ``fn`` passes, or what is wrong; returns None."
-    return check
-
-
-check_box_mass = _checker("check_box_mass", BOX_MASS)
-check_insertion_curve = _checker("check_insertion_curve", INSERTION_CURVE)
