@@ -80,41 +80,67 @@ METHODS = {  # camlib function, torchcam class, pytorch-grad-cam class
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=32, help="test images")
-    args = parser.parse_args()
-    warnings.filterwarnings("ignore")
-    model = cambook.book_model("gapnet").eval()
-    images, labels, _ = cambook.book_split("test")
-    x, y = images[: args.n], labels[: args.n]
-    print(f"Pearson r of the maps (mean and minimum over {args.n} test images), GAPNet, true class")
-    print(f"{'method':12s} {'torchcam':>18s} {'pytorch-grad-cam':>18s}")
+def map_agreement(model, x, y) -> list[dict]:
+    """Per method: the Pearson r of camlib's maps with torchcam's and pytorch-grad-cam's (mean, min)."""
+    rows = []
     for name, (fn, tc, pgc) in METHODS.items():
         mine = ours(fn, model, x, y)
-        cells = []
-        if tc is None:
-            cells.append("-")
-        else:
+        row: dict = {"method": name, "torchcam": None, "pytorch-grad-cam": None}
+        if tc is not None:
             try:
                 r = pearson(camlib.normalize(mine), camlib.normalize(torchcam_maps(tc, model, x, y)))
-                cells.append(f"{r.mean():.4f} / {r.min():.4f}")
+                row["torchcam"] = {"mean": r.mean().item(), "min": r.min().item()}
             except Exception as err:  # a reference that fails is reported, not fatal
-                cells.append(f"error: {type(err).__name__}")
+                row["torchcam"] = {"error": f"{type(err).__name__}: {err}"[:200]}
         try:
             theirs = gradcam_lib_maps(pgc, model, x, y)
             size = tuple(theirs.shape[-2:])
             r = pearson(minmax(camlib.upsample(mine, size)), theirs)
             if name == "Eigen-CAM":  # pytorch-grad-cam leaves the SVD's sign as it falls; camlib fixes it
                 r = torch.maximum(r, pearson(minmax(camlib.upsample(-mine, size)), theirs))
-            cells.append(f"{r.mean():.4f} / {r.min():.4f}")
+            row["pytorch-grad-cam"] = {"mean": r.mean().item(), "min": r.min().item()}
         except Exception as err:
-            cells.append(f"error: {type(err).__name__}")
-        print(f"{name:12s} {cells[0]:>18s} {cells[1]:>18s}")
-    metric_agreement(model, x, y)
+            row["pytorch-grad-cam"] = {"error": f"{type(err).__name__}: {err}"[:200]}
+        rows.append(row)
+    return rows
 
 
-def metric_agreement(model, x, y) -> None:
+def measure(n: int = 32) -> dict:
+    """The whole comparison on the first ``n`` test images, as plain data (what `run.py` saves)."""
+    warnings.filterwarnings("ignore")
+    model = cambook.book_model("gapnet").eval()
+    images, labels, _ = cambook.book_split("test")
+    x, y = images[:n], labels[:n]
+    return {"n": n, "model": "gapnet", "maps": map_agreement(model, x, y), "measures": metric_agreement(model, x, y)}
+
+
+def _cell(value: dict | None) -> str:
+    if value is None:
+        return "-"
+    if "error" in value:
+        return "error: " + value["error"].split(":")[0]
+    return f"{value['mean']:.4f} / {value['min']:.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=32, help="test images")
+    args = parser.parse_args()
+    result = measure(args.n)
+    print(f"Pearson r of the maps (mean and minimum over {args.n} test images), GAPNet, true class")
+    print(f"{'method':12s} {'torchcam':>18s} {'pytorch-grad-cam':>18s}")
+    for row in result["maps"]:
+        print(f"{row['method']:12s} {_cell(row['torchcam']):>18s} {_cell(row['pytorch-grad-cam']):>18s}")
+    m = result["measures"]
+    print(f"ROAD imputation (noise 0), top half of CAM removed: largest difference {m['road_max_diff']:.2e}")
+    print(
+        f"Average Drop: camlib {m['average_drop_pct']:.2f} %; largest |camlib x Y - pytorch-grad-cam| per image "
+        f"{m['drop_max_diff']:.2e}"
+    )
+    print(f"Increase in Confidence: camlib {m['increase_pct']:.2f} %, pytorch-grad-cam {m['their_increase_pct']:.2f} %")
+
+
+def metric_agreement(model, x, y) -> dict:
     """camlib's measures against pytorch-grad-cam's on the same CAM maps: the ROAD imputation
     (without noise, so that both are deterministic) and Average Drop / Increase in Confidence."""
     from pytorch_grad_cam.metrics.cam_mult_image import DropInConfidence, IncreaseInConfidence
@@ -132,7 +158,6 @@ def metric_agreement(model, x, y) -> None:
         mine = camlib.noisy_linear_imputation(x[i], removed, noise=0.0)
         theirs = NoisyLinearImputer(noise=0.0)(x[i], (~removed).float())
         worst = max(worst, (mine - theirs).abs().max().item())
-    print(f"ROAD imputation (noise 0), top half of CAM removed: largest difference {worst:.2e}")
     targets = [ClassifierOutputSoftmaxTarget(int(c)) for c in y]
     drop, rise = camlib.drop_and_increase(model, x, maps, y)
     with torch.no_grad():
@@ -140,14 +165,13 @@ def metric_agreement(model, x, y) -> None:
     their_drop = torch.from_numpy(DropInConfidence()(x, maps.numpy(), targets, model)).flatten()
     their_rise = torch.from_numpy(IncreaseInConfidence()(x, maps.numpy(), targets, model)).flatten()
     # pytorch-grad-cam's drop is Y - O (not divided by Y, the paper's Average Drop): compare drop * Y
-    print(
-        f"Average Drop: camlib {100 * drop.mean():.2f} %; largest |camlib x Y - pytorch-grad-cam| per image "
-        f"{(drop * p - their_drop).abs().max():.2e}"
-    )
-    print(
-        f"Increase in Confidence: camlib {100 * rise.float().mean():.2f} %, "
-        f"pytorch-grad-cam {100 * their_rise.mean():.2f} %"
-    )
+    return {
+        "road_max_diff": worst,
+        "average_drop_pct": 100 * drop.mean().item(),
+        "drop_max_diff": (drop * p - their_drop).abs().max().item(),
+        "increase_pct": 100 * rise.float().mean().item(),
+        "their_increase_pct": 100 * their_rise.float().mean().item(),
+    }
 
 
 if __name__ == "__main__":

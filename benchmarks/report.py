@@ -374,6 +374,35 @@ def agreement_md(r: dict) -> str:
     )
 
 
+def family_md(r: dict) -> str:
+    """Chapter 9's methods against torchcam and pytorch-grad-cam, and camlib's measures against pytorch-grad-cam's."""
+    f = r["family"]
+
+    def cell(value: dict | None) -> str:
+        if value is None:
+            return "not in the library"
+        if "error" in value:
+            return f"error ({value['error'].split(':')[0]})"
+        mark = "" if value["mean"] >= 0.99 else " (below 0.99)"
+        return f"{value['mean']:.4f} / {value['min']:.4f}{mark}"
+
+    rows = [[row["method"], cell(row["torchcam"]), cell(row["pytorch-grad-cam"])] for row in f["maps"]]
+    m = f["measures"]
+    when = f" Run on {f['date']} UTC with `benchmarks/run.py --family-only`." if f.get("date") else ""
+    return (
+        f"Pearson correlation of camlib's maps with each library's, per image, on the shipped GAPNet and the first "
+        f"{f['n']} test images (their true class), after the same post-processing on both sides: mean / minimum "
+        f"over the images.{when}\n\n"
+        + table(["method", "torchcam", "pytorch-grad-cam"], rows)
+        + "\n\nThe measures on the same CAM maps, camlib against pytorch-grad-cam: ROAD's noisy linear imputation "
+        f"(without noise, the map's top half removed) differs by at most {m['road_max_diff']:.1e}; camlib's "
+        f"Average Drop ({m['average_drop_pct']:.2f} %) is the paper's max(0, Y - O) / Y per image, pytorch-grad-cam's "
+        f"drop is max(0, Y - O), and the two agree within {m['drop_max_diff']:.1e} once camlib's is multiplied by Y; "
+        f"Increase in Confidence is "
+        f"{m['increase_pct']:.2f} % in camlib and {m['their_increase_pct']:.2f} % in pytorch-grad-cam."
+    )
+
+
 # -- localization -----------------------------------------------------------------------------------
 def localization_md(r: dict) -> str:
     loc = r["localization"]
@@ -462,6 +491,7 @@ def all_md(r: dict) -> str:
         ("memory", "## Peak memory", memory_md),
         ("agreement", "## Agreement", agreement_md),
         ("localization", "## Localization", localization_md),
+        ("family", "## The CAM family against torchcam and pytorch-grad-cam", family_md),
         ("book", "## The book's run time", book_md),
     ):
         parts += [title, fn(r) if r.get(key) else f"(not measured in this run: --skip-{key})"]

@@ -104,6 +104,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-agreement", action="store_true")
     p.add_argument("--skip-localization", action="store_true")
     p.add_argument("--skip-book", action="store_true", help="do not execute the chapters (the slowest part)")
+    p.add_argument("--skip-family", action="store_true", help="do not compare the CAM family with the references")
+    p.add_argument(
+        "--family-only",
+        action="store_true",
+        help="compare the CAM family and its measures with torchcam and pytorch-grad-cam only, and replace the "
+        "'family' part of the results file (--out) with this run's, dated",
+    )
     p.add_argument(
         "--book-only",
         action="store_true",
@@ -149,10 +156,34 @@ def update_book(args) -> dict:
     return results
 
 
+def update_family(args) -> dict:
+    """``--family-only``: chapter 9's methods and measures against the references, as their own dated part."""
+    from benchmarks import agreement
+
+    out = Path(args.out)
+    if not out.is_file():
+        raise SystemExit(f"--family-only updates {out}, which does not exist: run benchmarks/run.py first")
+    results = json.loads(out.read_text())
+    started = time.perf_counter()
+    family = agreement.measure()
+    family.update(
+        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        machine=machine_info(torch.device("cpu")),
+        seconds=time.perf_counter() - started,
+    )
+    results["family"] = family
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(report.family_md(results))
+    print(f"\nupdated the family part of {out} ({family['seconds']:.0f} s)")
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.book_only:
         return update_book(args)
+    if args.family_only:
+        return update_family(args)
     from benchmarks import book_time, localization, speed  # after sys.path is set
 
     warm_malloc = speed.keep_freed_memory()  # before the measurements: every method runs on reused memory
@@ -215,6 +246,13 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         results["memory"] = speed.peak_memory(models, speed.METHODS, args.memory_batch, device, args.threads, log)
         parts["memory"] = time.perf_counter() - t
+    if not args.skip_family:
+        from benchmarks import agreement
+
+        log("the CAM family against torchcam and pytorch-grad-cam ...")
+        t = time.perf_counter()
+        results["family"] = agreement.measure()
+        parts["family"] = time.perf_counter() - t
     if not args.skip_book:
         log("executing the chapters ...")
         t = time.perf_counter()
