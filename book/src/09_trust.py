@@ -38,6 +38,8 @@ import cambook
 cambook.show_notes()  # the page prints which shipped weights the chapter loads
 
 # %%
+import itertools
+import textwrap
 import time
 
 import matplotlib.pyplot as plt
@@ -45,6 +47,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from IPython.display import display
 
 import cambook
 import camlib
@@ -358,7 +361,8 @@ print(f"mean [95 % interval] over n = {n} images, 1,000 bootstrap rounds;"
       " passes: forward + backward")
 table.insert(0, "passes", [f"{passes.loc[k, 'forward']} + "
                            f"{passes.loc[k, 'backward']}" for k in methods])
-table
+display(table.iloc[:, :5])  # one table, in two parts that fit the page
+table.iloc[:, 5:]
 
 # %% [markdown]
 # ## Where the measures disagree
@@ -526,8 +530,6 @@ pd.Series(after_head).round(2).to_frame("rho after randomizing the classifier")
 # photo alone, the left tile in half the scenes, so that every photo is the target twice.
 
 # %%
-import itertools
-
 pretrained = camlib.load_pretrained("efficientnet_lite0", device=device)
 photos = cambook.sample_images()
 with torch.inference_mode():
@@ -543,8 +545,8 @@ for i, pair in enumerate(itertools.combinations(photos, 2)):
     owner_box.append(tile_boxes[i % 2])
 xs, ys = torch.stack(tiles).to(device), torch.tensor(targets, device=device)
 xs_box = torch.stack(owner_box).to(device)
-print(f"{len(xs)} scenes {tuple(xs.shape[1:])}; targets:",
-      ", ".join(pretrained.categories[c] for c in targets))
+print(f"{len(xs)} scenes {tuple(xs.shape[1:])}; targets:")
+print(textwrap.fill(", ".join(pretrained.categories[c] for c in targets), 80))
 
 # %% [markdown]
 # The six cheap methods and the three baselines, measured as before; Score-CAM is left
