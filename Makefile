@@ -13,7 +13,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/chapters/*.ipynb))
 
-.PHONY: install book test lint unit nbval site sync i18n notebooks lab assignments grade bench clean
+.PHONY: install book test test-unit-half test-nbval-half lint unit nbval site sync i18n notebooks lab assignments grade bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -57,11 +57,21 @@ book: $(STAMP) $(WIDGETS_JS) $(MATHJAX_JS)
 	[ $$en -eq 0 ] && [ $$rc -eq 0 ]
 	cp -r _build/ko/_build/html _build/html/ko
 
-# The unit tests and nbval run side by side (each waits on kernels, sandboxes and files part of
-# the time, so the two cores do more together); each one's output is printed when it ends.
+# The unit tests and nbval run side by side, in two halves of about the same length (each waits
+# on kernels, sandboxes and files part of the time, so the two cores do more together): the unit
+# tests then the last chapter's nbval, beside nbval on the other chapters. Each half's output is
+# printed when it ends.
+LAST_CHAPTER := $(lastword $(CHAPTERS))
+
 test: lint
-	$(MAKE) --no-print-directory -j2 --output-sync=target unit nbval
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-unit-half test-nbval-half
 	$(MAKE) --no-print-directory site
+
+test-unit-half: unit
+	$(MAKE) --no-print-directory nbval CHAPTERS="$(LAST_CHAPTER)"
+
+test-nbval-half:
+	$(MAKE) --no-print-directory nbval CHAPTERS="$(filter-out $(LAST_CHAPTER),$(CHAPTERS))"
 
 # ruff: pyflakes, pycodestyle, import order, bugbear, simplify, pyupgrade, returns, pytest style,
 # camlib's docstrings, 120 columns, and the formatter; mypy: camlib's type hints (pyproject.toml)
