@@ -134,48 +134,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def update_book(args) -> dict:
-    """``--book-only``: time the chapters and put them into the saved results as their own dated part."""
-    from benchmarks import book_time
+def update_part(args, part: str, flag: str, measure, render) -> dict:
+    """Run one part of the benchmarks alone and replace that part of the saved results (--out).
 
+    The part records its own date, commit and machine: ``flag`` parts change more often than camlib.
+    """
     out = Path(args.out)
     if not out.is_file():
-        raise SystemExit(f"--book-only updates {out}, which does not exist: run benchmarks/run.py first")
+        raise SystemExit(f"{flag} updates {out}, which does not exist: run benchmarks/run.py first")
     results = json.loads(out.read_text())
     started = time.perf_counter()
-    book = book_time.run_book(log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    book.update(
+    value = measure()
+    value.update(
         date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         machine=machine_info(torch.device("cpu")),
         seconds=time.perf_counter() - started,
     )
-    results["book"] = book
+    results[part] = value
     out.write_text(json.dumps(results, indent=1) + "\n")
-    print(report.book_md(results))
-    print(f"\nupdated the book part of {out} ({book['seconds']:.0f} s)")
+    print(render(results))
+    print(f"\nupdated the {part} part of {out} ({value['seconds']:.0f} s)")
     return results
+
+
+def update_book(args) -> dict:
+    """``--book-only``: time the chapters and put them into the saved results as their own dated part."""
+    from benchmarks import book_time
+
+    def measure() -> dict:
+        return book_time.run_book(log=lambda msg: print(msg, file=sys.stderr, flush=True))
+
+    return update_part(args, "book", "--book-only", measure, report.book_md)
 
 
 def update_family(args) -> dict:
     """``--family-only``: chapter 9's methods and measures against the references, as their own dated part."""
     from benchmarks import agreement
 
-    out = Path(args.out)
-    if not out.is_file():
-        raise SystemExit(f"--family-only updates {out}, which does not exist: run benchmarks/run.py first")
-    results = json.loads(out.read_text())
-    started = time.perf_counter()
-    family = agreement.measure()
-    family.update(
-        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        machine=machine_info(torch.device("cpu")),
-        seconds=time.perf_counter() - started,
-    )
-    results["family"] = family
-    out.write_text(json.dumps(results, indent=1) + "\n")
-    print(report.family_md(results))
-    print(f"\nupdated the family part of {out} ({family['seconds']:.0f} s)")
-    return results
+    return update_part(args, "family", "--family-only", agreement.measure, report.family_md)
 
 
 def main(argv: list[str] | None = None) -> dict:
